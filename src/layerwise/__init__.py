@@ -1,0 +1,36 @@
+"""layerwise: neural networks from scratch in NumPy, every layer a forward and a backward."""
+
+from .errors import LayerwiseError, TrainingDiverged
+from .gradcheck import gradcheck
+from .layers import Dropout, LeakyReLU, Linear, Parameter, ReLU, Sigmoid, Tanh
+from .losses import SoftmaxCrossEntropy
+from .network import Network
+from .optimizers import SGD, Adam, ConstantLR, CosineAnnealingLR, StepLR, make_schedule
+from .training import Callback, EarlyStopping, History, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Adam",
+    "Callback",
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "Dropout",
+    "EarlyStopping",
+    "History",
+    "LayerwiseError",
+    "LeakyReLU",
+    "Linear",
+    "Network",
+    "Parameter",
+    "ReLU",
+    "SGD",
+    "Sigmoid",
+    "SoftmaxCrossEntropy",
+    "StepLR",
+    "Tanh",
+    "TrainingDiverged",
+    "fit",
+    "gradcheck",
+    "make_schedule",
+]

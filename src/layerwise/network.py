@@ -1,0 +1,256 @@
+"""Network: an ordered list of layers plus a loss."""
+
+import numpy as np
+
+from .errors import LayerwiseError
+from .layers import Dropout, Layer, Linear, activation_layer, as_dtype
+from .losses import SoftmaxCrossEntropy, add_l2_gradient, l2_penalty
+
+
+def parse_spec(spec):
+    """ "64-48-32-10" (or a list of ints) -> [64, 48, 32, 10]."""
+    if isinstance(spec, str):
+        parts = spec.replace("x", "-").split("-")
+    else:
+        parts = list(spec)
+    try:
+        sizes = [int(p) for p in parts]
+    except (TypeError, ValueError):
+        raise LayerwiseError(f"network spec {spec!r} is not a list of sizes like 64-48-32-10") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise LayerwiseError(
+            f"network spec {spec!r} needs at least an input and an output size, all positive"
+        )
+    return sizes
+
+
+class Network:
+    """Layers applied in order, then a loss applied to the last layer's output.
+
+    The loss is applied to whatever the last layer emits, so the tutorial's network
+    (a sigmoid after the last linear map, then softmax) is written exactly as it is.
+    """
+
+    def __init__(self, layers, loss=None):
+        layers = list(layers)
+        if not layers or not all(isinstance(layer, Layer) for layer in layers):
+            raise LayerwiseError("a Network needs a non-empty list of layers")
+        linears = [layer for layer in layers if isinstance(layer, Linear)]
+        if not linears:
+            raise LayerwiseError("a Network needs at least one Linear layer")
+        for a, b in zip(linears, linears[1:]):
+            if a.n_out != b.n_in:
+                raise LayerwiseError(f"layer sizes do not chain: {a!r} is followed by {b!r}")
+        dtypes = {layer.dtype for layer in linears}
+        if len(dtypes) > 1:
+            raise LayerwiseError("all Linear layers of a network must have the same dtype")
+        self.layers = layers
+        self.loss = SoftmaxCrossEntropy() if loss is None else loss
+        self._training = None
+
+    @classmethod
+    def from_spec(
+        cls,
+        spec,
+        activation="relu",
+        output_activation=None,
+        *,
+        dropout=0.0,
+        init="glorot_uniform",
+        dtype="float32",
+        seed=None,
+        negative_slope=0.01,
+    ):
+        """A fully connected network from sizes such as "64-256-128-10".
+
+        ``activation`` follows every hidden Linear; ``output_activation`` (None = linear
+        logits) follows the last one; ``dropout`` > 0 adds Dropout after each hidden
+        activation. ``seed`` makes the initial weights and dropout masks reproducible.
+        """
+        sizes = parse_spec(spec)
+        activation_layer(activation)  # validates the names before any work
+        activation_layer(output_activation or "identity")
+        rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2 * len(sizes))]
+        layers = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            last = i == len(sizes) - 2
+            layers.append(Linear(n_in, n_out, init=init, dtype=dtype, seed=rngs[2 * i]))
+            act = activation_layer(output_activation or "identity") if last else activation_layer(activation)
+            if act is not None:
+                if hasattr(act, "negative_slope"):
+                    act.negative_slope = float(negative_slope)
+                layers.append(act)
+            if dropout and not last:
+                layers.append(Dropout(dropout, seed=rngs[2 * i + 1]))
+        return cls(layers)
+
+    # --- shape and type -------------------------------------------------------------
+
+    @property
+    def linears(self):
+        return [layer for layer in self.layers if isinstance(layer, Linear)]
+
+    @property
+    def n_features(self):
+        return self.linears[0].n_in
+
+    @property
+    def n_classes(self):
+        return self.linears[-1].n_out
+
+    @property
+    def sizes(self):
+        linears = self.linears
+        return [linears[0].n_in] + [layer.n_out for layer in linears]
+
+    @property
+    def dtype(self):
+        return self.linears[0].dtype
+
+    def parameters(self):
+        """Every Parameter, layer by layer, named "<layer index>.weight" and so on."""
+        params = []
+        for layer in self.layers:
+            params.extend(layer.parameters())
+        return params
+
+    def named_parameters(self):
+        return [(f"{i}.{p.name}", p) for i, layer in enumerate(self.layers) for p in layer.parameters()]
+
+    def get_weights(self):
+        """Copies of every parameter value, in ``parameters()`` order."""
+        return [p.value.copy() for p in self.parameters()]
+
+    def set_weights(self, values):
+        """Sets every parameter value from a list in ``parameters()`` order (copied)."""
+        params = self.parameters()
+        if len(values) != len(params):
+            raise LayerwiseError(f"expected {len(params)} arrays of weights, got {len(values)}")
+        for p, v in zip(params, values):
+            v = np.asarray(v)
+            if v.shape != p.value.shape:
+                raise LayerwiseError(f"weights for {p.name} have shape {v.shape}, expected {p.value.shape}")
+            np.copyto(p.value, v, casting="unsafe")
+
+    def astype(self, dtype):
+        """A copy of this network in another dtype."""
+        as_dtype(dtype)
+        return Network([layer.astype(dtype) for layer in self.layers], loss=type(self.loss)())
+
+    # --- the core ---------------------------------------------------------------------
+
+    def train(self, mode=True):
+        """Training mode (dropout active) or inference mode (``train(False)``)."""
+        if self._training is not mode:
+            for layer in self.layers:
+                layer.training = mode
+            self._training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def forward(self, X):
+        """The last layer's output for a batch already validated and of the network's dtype."""
+        for layer in self.layers:
+            X = layer.forward(X)
+        return X
+
+    def backward(self, grad):
+        """Backpropagates dLoss/dOutput through the layers in reverse, filling every .grad."""
+        layers = self.layers
+        for layer in layers[:0:-1]:
+            grad = layer.backward(grad)
+        layers[0].backward(grad, input_grad=False)
+
+    def _loss_and_gradients(self, X, y, l2):
+        """forward, loss, backward on validated arrays; returns the loss and the logits."""
+        out = self.forward(X)
+        loss = self.loss.forward(out, y)
+        self.backward(self.loss.backward())
+        if l2:
+            params = self.parameters()
+            n = X.shape[0]
+            loss += l2_penalty(params, l2, n)
+            add_l2_gradient(params, l2, n)
+        return loss
+
+    def loss_and_gradients(self, X, y, l2=0.0):
+        """Forward pass, loss (mean cross-entropy + lambda/(2N) sum W^2), backward pass.
+
+        Fills every parameter's ``grad`` and returns the loss. Uses training mode, so
+        Dropout is active.
+        """
+        X = self.check_X(X)
+        y = self.check_y(y, len(X))
+        self.train(True)
+        return self._loss_and_gradients(X, y, float(l2))
+
+    def evaluate(self, X, y, l2=0.0):
+        """(loss, accuracy) in inference mode; the loss includes the L2 term."""
+        X = self.check_X(X)
+        y = self.check_y(y, len(X))
+        return self._evaluate(X, y, l2)
+
+    def _evaluate(self, X, y, l2=0.0):
+        self.train(False)
+        out = self.forward(X)
+        loss = self.loss.forward(out, y) + l2_penalty(self.parameters(), l2, len(X))
+        accuracy = float(np.mean(out.argmax(axis=1) == y))
+        return loss, accuracy
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (N, n_classes)."""
+        X = self.check_X(X)
+        self.train(False)
+        return SoftmaxCrossEntropy.softmax(self.forward(X))
+
+    def predict(self, X):
+        """Predicted class indices, shape (N,)."""
+        X = self.check_X(X)
+        self.train(False)
+        return self.forward(X).argmax(axis=1)
+
+    # --- validation at the public boundary --------------------------------------------
+
+    def check_X(self, X):
+        """X as a C-contiguous array of the network's dtype, or a clear error."""
+        try:
+            X = np.asarray(X)
+        except (TypeError, ValueError) as e:
+            raise LayerwiseError(f"X is not a numeric array: {e}") from None
+        if X.dtype.kind not in "biuf":
+            raise LayerwiseError(f"X must be numeric, not of dtype {X.dtype}")
+        if X.ndim != 2:
+            raise LayerwiseError(f"X must be 2-D (examples x features), not of shape {X.shape}")
+        if X.shape[1] != self.n_features:
+            raise LayerwiseError(f"X has {X.shape[1]} features but the network expects {self.n_features}")
+        if X.shape[0] == 0:
+            raise LayerwiseError("X has no examples")
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not np.isfinite(X).all():
+            raise LayerwiseError("X contains NaN or infinite values")
+        return X
+
+    def check_y(self, y, n=None):
+        """y as an integer array of labels 0..K-1, or a clear error."""
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise LayerwiseError(f"y must be 1-D, not of shape {y.shape}")
+        if n is not None and len(y) != n:
+            raise LayerwiseError(f"X has {n} examples but y has {len(y)} labels")
+        if y.dtype.kind == "f":
+            if not np.isfinite(y).all() or np.any(y != np.round(y)):
+                raise LayerwiseError("labels must be integers 0..K-1; y has non-integer values")
+        elif y.dtype.kind not in "iub":
+            raise LayerwiseError(f"labels must be integers 0..K-1, not of dtype {y.dtype}")
+        y = y.astype(np.intp)
+        k = self.n_classes
+        if len(y) and (y.min() < 0 or y.max() >= k):
+            bad = y[(y < 0) | (y >= k)][0]
+            raise LayerwiseError(f"label {bad} is out of range: the network has {k} classes (0..{k - 1})")
+        return y
+
+    def __repr__(self):
+        inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
+        return f"Network([\n{inner}\n], loss={self.loss!r})"

@@ -1,0 +1,202 @@
+"""Optimizers (SGD with momentum or Nesterov, Adam) and learning-rate schedules.
+
+An optimizer sees only a list of Parameters: ``step(parameters)`` updates each value in
+place from its grad. It owns its state (velocities, moments), which ``state_dict()`` and
+``load_state_dict()`` save and restore.
+"""
+
+import math
+
+import numpy as np
+
+from .errors import LayerwiseError
+
+# --- learning-rate schedules: epoch -> multiplier of the initial learning rate -----------
+
+
+class ConstantLR:
+    def __call__(self, epoch):
+        return 1.0
+
+    def __repr__(self):
+        return "ConstantLR()"
+
+
+class StepLR:
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, step_size, gamma=0.1):
+        if int(step_size) < 1 or gamma <= 0:
+            raise LayerwiseError("StepLR needs step_size >= 1 and gamma > 0")
+        self.step_size, self.gamma = int(step_size), float(gamma)
+
+    def __call__(self, epoch):
+        return self.gamma ** (epoch // self.step_size)
+
+    def __repr__(self):
+        return f"StepLR(step_size={self.step_size}, gamma={self.gamma})"
+
+
+class CosineAnnealingLR:
+    """Cosine decay from the initial rate to ``eta_min`` (a fraction of it) over ``T_max`` epochs."""
+
+    def __init__(self, T_max, eta_min=0.0):  # noqa: N803 (the name users know)
+        if int(T_max) < 1 or not 0 <= eta_min <= 1:
+            raise LayerwiseError("CosineAnnealingLR needs T_max >= 1 and eta_min in [0, 1]")
+        self.T_max, self.eta_min = int(T_max), float(eta_min)
+
+    def __call__(self, epoch):
+        t = min(epoch, self.T_max) / self.T_max
+        return self.eta_min + (1 - self.eta_min) * 0.5 * (1 + math.cos(math.pi * t))
+
+    def __repr__(self):
+        return f"CosineAnnealingLR(T_max={self.T_max}, eta_min={self.eta_min})"
+
+
+def make_schedule(name, epochs, step_size=None, gamma=0.1):
+    """A schedule from its name: "constant", "step" or "cosine"."""
+    if name in (None, "constant"):
+        return ConstantLR()
+    if name == "step":
+        return StepLR(step_size or max(1, epochs // 3), gamma)
+    if name == "cosine":
+        return CosineAnnealingLR(max(1, epochs))
+    raise LayerwiseError(f"unknown schedule {name!r}; choose constant, step or cosine")
+
+
+# --- optimizers ------------------------------------------------------------------------
+
+
+class Optimizer:
+    def __init__(self, lr, schedule=None):
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise LayerwiseError(f"the learning rate must be a positive number, not {lr!r}")
+        self.initial_lr = float(lr)
+        self.lr = float(lr)
+        self.schedule = schedule or ConstantLR()
+        self.state = []
+
+    def set_epoch(self, epoch):
+        """Sets ``lr`` from the schedule for this (0-based) epoch."""
+        self.lr = self.initial_lr * self.schedule(epoch)
+
+    def step(self, parameters):
+        if len(self.state) != len(parameters):
+            self.state = [self._init_state(p.value) for p in parameters]
+        for p, state in zip(parameters, self.state):
+            self._update(p.value, p.grad, state)
+
+    def state_dict(self):
+        return {"lr": self.lr, "state": [{k: np.copy(v) for k, v in s.items()} for s in self.state]}
+
+    def load_state_dict(self, state):
+        self.lr = float(state["lr"])
+        self.state = [{k: np.array(v) for k, v in s.items()} for s in state["state"]]
+
+
+class SGD(Optimizer):
+    """Gradient descent, with momentum as in the tutorial: V <- mu V - lr g, W <- W + V.
+
+    With ``nesterov=True`` the step looks ahead: W <- W + mu V - lr g (after updating V).
+    """
+
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, schedule=None):
+        super().__init__(lr, schedule)
+        if not 0 <= momentum < 1:
+            raise LayerwiseError(f"momentum must be in [0, 1), not {momentum}")
+        if nesterov and momentum == 0:
+            raise LayerwiseError("Nesterov momentum needs momentum > 0")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def _init_state(self, value):
+        state = {"scratch": np.empty_like(value)}
+        if self.momentum:
+            state["velocity"] = np.zeros_like(value)
+        return state
+
+    def _update(self, w, g, state):
+        step = np.multiply(g, self.lr, out=state["scratch"])  # lr g
+        if not self.momentum:
+            w -= step
+            return
+        v = state["velocity"]
+        v *= self.momentum
+        v -= step
+        if self.nesterov:
+            w -= step
+            np.multiply(v, self.momentum, out=step)
+            w += step
+        else:
+            w += v
+
+    def state_dict(self):
+        state = super().state_dict()
+        for s in state["state"]:
+            s.pop("scratch", None)
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        if not self.momentum:
+            self.state = []  # plain SGD keeps no state; scratch space is made on the next step
+        for s in self.state:
+            s["scratch"] = np.empty_like(s["velocity"])
+
+    def __repr__(self):
+        return f"SGD(lr={self.initial_lr}, momentum={self.momentum}, nesterov={self.nesterov})"
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba) with bias correction, as PyTorch computes it:
+    W <- W - lr * m_hat / (sqrt(v_hat) + eps)."""
+
+    def __init__(self, lr=0.001, betas=(0.9, 0.999), eps=1e-8, schedule=None):
+        super().__init__(lr, schedule)
+        b1, b2 = betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1) or eps <= 0:
+            raise LayerwiseError("Adam needs betas in [0, 1) and eps > 0")
+        self.betas, self.eps = (float(b1), float(b2)), float(eps)
+        self.t = 0
+
+    def _init_state(self, value):
+        return {"m": np.zeros_like(value), "v": np.zeros_like(value), "scratch": np.empty_like(value)}
+
+    def step(self, parameters):
+        self.t += 1
+        b1, b2 = self.betas
+        self._step_size = self.lr / (1 - b1**self.t)
+        self._inv_sqrt_correction = 1 / math.sqrt(1 - b2**self.t)
+        super().step(parameters)
+
+    def _update(self, w, g, state):
+        b1, b2 = self.betas
+        m, v, s = state["m"], state["v"], state["scratch"]
+        m *= b1
+        np.multiply(g, 1 - b1, out=s)
+        m += s
+        v *= b2
+        np.multiply(g, g, out=s)
+        s *= 1 - b2
+        v += s
+        np.sqrt(v, out=s)
+        s *= self._inv_sqrt_correction
+        s += self.eps
+        np.divide(m, s, out=s)
+        s *= self._step_size
+        w -= s
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["t"] = self.t
+        for s in state["state"]:
+            s.pop("scratch", None)
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        self.t = int(state["t"])
+        for s in self.state:
+            s["scratch"] = np.empty_like(s["m"])
+
+    def __repr__(self):
+        return f"Adam(lr={self.initial_lr}, betas={self.betas}, eps={self.eps})"

@@ -1,0 +1,249 @@
+"""fit(): epochs of mini-batches (or the full batch), History, callbacks, early stopping."""
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import LayerwiseError, TrainingDiverged
+from .layers import Dropout
+from .optimizers import SGD
+
+
+@dataclass
+class History:
+    """What happened per epoch (one entry per epoch in each list)."""
+
+    train_loss: list = field(default_factory=list)
+    train_accuracy: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_epoch: int | None = None
+
+    @property
+    def epochs(self):
+        return len(self.train_loss)
+
+    def to_dict(self):
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+class Callback:
+    """Hooks into fit(). Return True from ``on_epoch_end`` to stop training."""
+
+    def on_train_begin(self, net, history):
+        pass
+
+    def on_batch_end(self, batch, size, loss):
+        pass
+
+    def on_epoch_end(self, epoch, logs):
+        pass
+
+    def on_train_end(self, net, history):
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` ("val_loss" or "val_accuracy", or the train_ ones) has not
+    improved by more than ``min_delta`` for ``patience`` epochs; with
+    ``restore_best_weights`` the network ends with the weights of its best epoch."""
+
+    def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, restore_best_weights=True):
+        if monitor not in ("val_loss", "val_accuracy", "train_loss", "train_accuracy"):
+            raise LayerwiseError(f"EarlyStopping cannot monitor {monitor!r}; use val_loss or val_accuracy")
+        if int(patience) < 0:
+            raise LayerwiseError("patience must be >= 0")
+        self.monitor, self.patience = monitor, int(patience)
+        self.min_delta, self.restore_best_weights = abs(float(min_delta)), restore_best_weights
+        self.sign = 1.0 if monitor.endswith("loss") else -1.0  # minimise sign * value
+
+    def on_train_begin(self, net, history):
+        self.net, self.history = net, history
+        self.best, self.best_epoch, self.wait, self.best_weights = math.inf, None, 0, None
+
+    def on_epoch_end(self, epoch, logs):
+        if self.monitor not in logs:
+            raise LayerwiseError(f"EarlyStopping monitors {self.monitor} but fit() has no validation data")
+        value = self.sign * logs[self.monitor]
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.net.get_weights()
+            return False
+        self.wait += 1
+        return self.wait > self.patience
+
+    def on_train_end(self, net, history):
+        history.best_epoch = self.best_epoch
+        if self.restore_best_weights and self.best_weights is not None:
+            net.set_weights(self.best_weights)
+
+
+def _restore_finite(params, *candidates):
+    for values in candidates:
+        if all(np.isfinite(v).all() for v in values):
+            for p, v in zip(params, values):
+                np.copyto(p.value, v)
+            return
+
+
+def _batches(n, batch_size, rng, shuffle):
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def fit(
+    net,
+    X,
+    y,
+    *,
+    optimizer=None,
+    epochs=100,
+    batch_size=None,
+    l2=0.0,
+    validation_data=None,
+    seed=None,
+    shuffle=True,
+    callbacks=(),
+    start_epoch=0,
+    history=None,
+):
+    """Trains ``net`` in place and returns a History.
+
+    ``batch_size=None`` uses the full batch every step, as the tutorial does; otherwise
+    each epoch visits the examples in mini-batches, shuffled by a generator seeded from
+    ``seed``. ``l2`` is the tutorial's lambda: the loss gets lambda/(2N) sum ||W||^2.
+    A loss that becomes NaN or infinite raises TrainingDiverged naming the epoch, with the
+    network set back to its last finite weights.
+    """
+    optimizer = optimizer or SGD(lr=0.01)
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise LayerwiseError(f"epochs must be a non-negative integer, not {epochs!r}")
+    l2 = float(l2)
+    if not math.isfinite(l2) or l2 < 0:
+        raise LayerwiseError(f"l2 must be a non-negative number, not {l2}")
+    X = net.check_X(X)
+    y = net.check_y(y, len(X))
+    n = len(X)
+    if batch_size is not None and (int(batch_size) < 1):
+        raise LayerwiseError(f"batch_size must be positive, not {batch_size}")
+    full_batch = batch_size is None or int(batch_size) >= n
+    Xv = yv = None
+    if validation_data is not None:
+        Xv, yv = validation_data
+        Xv = net.check_X(Xv)
+        yv = net.check_y(yv, len(Xv))
+
+    rng = np.random.default_rng(seed)
+    if seed is not None:  # dropout masks follow fit's seed too, for bit-identical reruns
+        dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
+        for layer, child in zip(dropouts, np.random.SeedSequence(seed).spawn(len(dropouts) + 1)[1:]):
+            layer.rng = np.random.default_rng(child)
+
+    history = history if history is not None else History()
+    callbacks = list(callbacks)
+    batch_callbacks = [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+    for c in callbacks:
+        c.on_train_begin(net, history)
+    # Overflow on the way to a diverging loss is reported once, as TrainingDiverged.
+    with np.errstate(over="ignore", invalid="ignore"):
+        _train_epochs(
+            net,
+            X,
+            y,
+            Xv,
+            yv,
+            optimizer,
+            epochs,
+            start_epoch,
+            batch_size,
+            full_batch,
+            l2,
+            rng,
+            shuffle,
+            history,
+            callbacks,
+            batch_callbacks,
+        )
+    net.train(False)
+    for c in callbacks:
+        c.on_train_end(net, history)
+    return history
+
+
+def _train_epochs(
+    net,
+    X,
+    y,
+    Xv,
+    yv,
+    optimizer,
+    epochs,
+    start_epoch,
+    batch_size,
+    full_batch,
+    l2,
+    rng,
+    shuffle,
+    history,
+    callbacks,
+    batch_callbacks,
+):
+    n = len(X)
+    params = net.parameters()
+    # Weights at the start of the last two epochs: when the loss turns NaN or infinite,
+    # the most recent of them that is finite is restored.
+    snapshots = ([p.value.copy() for p in params], [p.value.copy() for p in params])
+    for epoch in range(start_epoch, start_epoch + epochs):
+        started = time.perf_counter()
+        for keep, p in zip(snapshots[epoch % 2], params):
+            np.copyto(keep, p.value)
+        optimizer.set_epoch(epoch)
+        net.train(True)
+        if full_batch:
+            batches = [None]
+        else:
+            batches = _batches(n, int(batch_size), rng, shuffle)
+        loss_sum = correct = 0.0
+        for b, idx in enumerate(batches):
+            Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
+            loss = net._loss_and_gradients(Xb, yb, l2)
+            if not math.isfinite(loss):
+                _restore_finite(params, snapshots[epoch % 2], snapshots[(epoch - 1) % 2])
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch + 1}: the loss became {loss}; the learning "
+                    f"rate ({optimizer.lr:g}) is probably too high or the inputs are not scaled; "
+                    "the network keeps its last finite weights",
+                    epoch=epoch + 1,
+                    history=history,
+                )
+            loss_sum += loss * len(yb)
+            correct += np.count_nonzero(net.loss.probabilities.argmax(axis=1) == yb)
+            optimizer.step(params)
+            for c in batch_callbacks:
+                c.on_batch_end(b, len(yb), loss)
+        logs = {"train_loss": loss_sum / n, "train_accuracy": correct / n}
+        if Xv is not None:
+            logs["val_loss"], logs["val_accuracy"] = net._evaluate(Xv, yv, l2)
+        history.train_loss.append(logs["train_loss"])
+        history.train_accuracy.append(logs["train_accuracy"])
+        if Xv is not None:
+            history.val_loss.append(logs["val_loss"])
+            history.val_accuracy.append(logs["val_accuracy"])
+        history.lr.append(optimizer.lr)
+        history.seconds.append(time.perf_counter() - started)
+        stop = False
+        for c in callbacks:
+            stop = bool(c.on_epoch_end(epoch, logs)) or stop
+        if stop:
+            history.stopped_epoch = epoch
+            break

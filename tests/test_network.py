@@ -1,0 +1,142 @@
+import numpy as np
+import pytest
+
+import layerwise as lw
+
+
+def tutorial_network(dtype="float32", seed=0):
+    return lw.Network(
+        [
+            lw.Linear(64, 48, dtype=dtype, seed=seed),
+            lw.Sigmoid(),
+            lw.Linear(48, 32, dtype=dtype, seed=seed + 1),
+            lw.Sigmoid(),
+            lw.Linear(32, 10, dtype=dtype, seed=seed + 2),
+            lw.Sigmoid(),
+        ],
+        loss=lw.SoftmaxCrossEntropy(),
+    )
+
+
+def test_public_api_as_documented():
+    net = tutorial_network()
+    assert [type(layer).__name__ for layer in net.layers] == ["Linear", "Sigmoid"] * 3
+    params = net.parameters()
+    assert [p.name for p in params] == ["weight", "bias"] * 3
+    assert all(p.grad.shape == p.value.shape for p in params)
+    assert net.layers[0].weight.value.shape == (64, 48) and net.layers[0].bias.value.shape == (48,)
+    X = np.random.default_rng(0).random((7, 64))
+    y = np.arange(7)
+    loss = net.loss_and_gradients(X, y, l2=0.5)
+    assert loss > 0 and all(np.abs(p.grad).sum() > 0 for p in params)
+    proba = net.predict_proba(X)
+    assert proba.shape == (7, 10) and np.allclose(proba.sum(axis=1), 1, atol=1e-6)
+    assert np.array_equal(net.predict(X), proba.argmax(axis=1))
+
+
+def test_from_spec_builds_the_expected_layers():
+    net = lw.Network.from_spec("64-256-128-10", activation="relu", seed=0)
+    assert [repr(layer) for layer in net.layers] == [
+        "Linear(64, 256, dtype=float32)",
+        "ReLU()",
+        "Linear(256, 128, dtype=float32)",
+        "ReLU()",
+        "Linear(128, 10, dtype=float32)",
+    ]
+    tut = lw.Network.from_spec(
+        "64-48-32-10", activation="sigmoid", output_activation="sigmoid", dtype="float64", seed=0
+    )
+    assert [type(layer).__name__ for layer in tut.layers] == ["Linear", "Sigmoid"] * 3
+    assert tut.dtype == np.float64 and tut.sizes == [64, 48, 32, 10]
+    drop = lw.Network.from_spec([5, 8, 3], activation="tanh", dropout=0.2, seed=1)
+    assert [type(layer).__name__ for layer in drop.layers] == ["Linear", "Tanh", "Dropout", "Linear"]
+    a = lw.Network.from_spec("5-8-3", seed=4).get_weights()
+    b = lw.Network.from_spec("5-8-3", seed=4).get_weights()
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+
+
+@pytest.mark.parametrize("spec", ["64", "64-0-10", "a-b", "64--10"])
+def test_bad_specs_are_clear_errors(spec):
+    with pytest.raises(lw.LayerwiseError, match="spec"):
+        lw.Network.from_spec(spec)
+
+
+def test_unknown_activation_and_unchained_layers():
+    with pytest.raises(lw.LayerwiseError, match="unknown activation 'swish'"):
+        lw.Network.from_spec("4-3-2", activation="swish")
+    with pytest.raises(lw.LayerwiseError, match="do not chain"):
+        lw.Network([lw.Linear(4, 3), lw.Linear(2, 2)])
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.zeros((3, 5)), "5 features but the network expects 4"),
+        (np.zeros(4), "must be 2-D"),
+        (np.array([[1, 2, np.nan, 4.0]]), "NaN"),
+        (np.array([["a", "b", "c", "d"]]), "numeric"),
+    ],
+)
+def test_bad_inputs_are_clear_errors(X, message):
+    net = lw.Network.from_spec("4-3-2", seed=0)
+    with pytest.raises(lw.LayerwiseError, match=message):
+        net.predict(X)
+
+
+@pytest.mark.parametrize(
+    "y, message",
+    [
+        ([0, 2], "label 2 is out of range"),
+        ([0, -1], "label -1"),
+        ([0.5, 1], "integers"),
+        (["a", "b"], "integers"),
+        ([0], "2 examples but y has 1"),
+    ],
+)
+def test_bad_labels_are_clear_errors(y, message):
+    net = lw.Network.from_spec("4-3-2", seed=0)
+    with pytest.raises(lw.LayerwiseError, match=message):
+        net.loss_and_gradients(np.zeros((2, 4)), np.array(y), l2=0.0)
+
+
+ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu"]
+
+
+@pytest.mark.parametrize("hidden", [[7], [7, 6], [7, 6, 5], [7, 6, 5, 4]], ids=lambda h: f"{len(h)}hidden")
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("l2, dropout", [(0.0, 0.0), (0.3, 0.0), (0.0, 0.3), (0.3, 0.3)])
+def test_gradients_match_finite_differences(hidden, activation, l2, dropout):
+    rng = np.random.default_rng(len(hidden))
+    X = rng.normal(size=(12, 5))
+    y = rng.integers(0, 3, 12)
+    net = lw.Network.from_spec([5, *hidden, 3], activation=activation, dropout=dropout, seed=3)
+    for layer in net.linears:  # non-zero biases keep pre-activations off ReLU's kink at 0
+        layer.bias.value[:] = rng.uniform(0.05, 0.3, layer.n_out)
+    errors = lw.gradcheck(net, X, y, l2=l2)
+    assert set(errors) == {name for name, _ in net.named_parameters()}
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_gradcheck_of_the_tutorial_network_and_detection_of_a_wrong_gradient():
+    rng = np.random.default_rng(0)
+    X, y = rng.random((15, 64)) * 16, rng.integers(0, 10, 15)
+    net = tutorial_network(seed=1)
+    assert max(lw.gradcheck(net, X, y, l2=0.1, max_checks=200).values()) < 1e-6
+
+    class BrokenSigmoid(lw.Sigmoid):
+        def _derivative(self, y, grad, gx):
+            return np.multiply(grad, y, out=gx)  # forgets the (1 - y) factor
+
+    broken = lw.Network([lw.Linear(64, 8, seed=0), BrokenSigmoid(), lw.Linear(8, 10, seed=1)])
+    assert lw.gradcheck(broken, X, y, max_checks=100)["0.weight"] > 1e-2
+
+
+def test_astype_and_weights_round_trip():
+    net = lw.Network.from_spec("4-3-2", seed=0)
+    net64 = net.astype("float64")
+    assert net64.dtype == np.float64 and net.dtype == np.float32
+    assert all(np.allclose(a, b) for a, b in zip(net.get_weights(), net64.get_weights()))
+    net64.layers[0].weight.value[:] = 0
+    assert net.layers[0].weight.value.any()  # a copy, not a view
+    with pytest.raises(lw.LayerwiseError, match="shape"):
+        net.set_weights([np.zeros((2, 2))] * 4)

@@ -1,0 +1,170 @@
+import numpy as np
+import pytest
+
+import layerwise as lw
+
+
+def test_tutorial_configuration_follows_the_reference_trajectory(reference, digits_split):
+    """Same initial weights, float64, full batch: the same weights as the tutorial after 50 epochs."""
+    X_train, X_valid, _, y_train, y_valid, _ = digits_split
+    initial = reference.init_weights(rng=np.random.default_rng(7))
+    expected, ref_history = reference.train(
+        X_train, y_train, 0.6, X_valid, y_valid, weights=initial, epochs=50
+    )
+
+    net = lw.Network.from_spec(
+        "64-48-32-10", activation="sigmoid", output_activation="sigmoid", dtype="float64", seed=0
+    )
+    for layer, (W, b) in zip(net.linears, initial):
+        layer.weight.value[...] = W
+        layer.bias.value[...] = b.ravel()  # the reference keeps biases as columns
+    history = lw.fit(
+        net,
+        X_train,
+        y_train,
+        optimizer=lw.SGD(lr=0.2, momentum=0.9),
+        epochs=50,
+        batch_size=None,
+        l2=0.6,
+        validation_data=(X_valid, y_valid),
+    )
+
+    for layer, (W, b) in zip(net.linears, expected):
+        assert np.max(np.abs(layer.weight.value - W)) <= 1e-9 * np.max(np.abs(W))
+        assert np.max(np.abs(layer.bias.value - b.ravel())) <= 1e-9 * max(np.max(np.abs(b)), 1e-3)
+    assert np.allclose(history.train_loss, ref_history["train"], rtol=1e-9)
+    assert np.allclose(history.val_loss, ref_history["validation"], rtol=1e-9)
+
+
+def test_fit_learns_and_records_history(blobs):
+    X, y = blobs
+    net = lw.Network.from_spec("5-16-3", activation="relu", seed=0)
+    history = lw.fit(
+        net,
+        X[:60],
+        y[:60],
+        optimizer=lw.Adam(lr=0.01),
+        epochs=40,
+        batch_size=16,
+        validation_data=(X[60:], y[60:]),
+        seed=1,
+    )
+    for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"):
+        assert len(getattr(history, name)) == 40
+    assert history.train_loss[-1] < history.train_loss[0] / 3
+    assert history.val_accuracy[-1] >= 0.9
+    assert net.predict(X[60:]).shape == (30,)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_same_seed_gives_bit_identical_weights(blobs, dtype):
+    X, y = blobs
+
+    def train():
+        net = lw.Network.from_spec("5-12-12-3", activation="relu", dropout=0.2, dtype=dtype, seed=11)
+        lw.fit(
+            net, X, y, optimizer=lw.SGD(lr=0.05, momentum=0.9, nesterov=True), epochs=5, batch_size=8, seed=3
+        )
+        return net.get_weights()
+
+    first, second = train(), train()
+    assert first[0].dtype == np.dtype(dtype)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    net = lw.Network.from_spec("5-12-12-3", activation="relu", dropout=0.2, dtype=dtype, seed=11)
+    lw.fit(net, X, y, optimizer=lw.SGD(lr=0.05, momentum=0.9, nesterov=True), epochs=5, batch_size=8, seed=4)
+    assert not np.array_equal(net.get_weights()[0], first[0])  # another seed, another shuffle
+
+
+def test_early_stopping_restores_the_best_weights(blobs):
+    X, y = blobs
+    net = lw.Network.from_spec("5-32-3", activation="relu", seed=0)
+    seen = {}
+
+    class Remember(lw.Callback):
+        def on_epoch_end(self, epoch, logs):
+            seen[epoch] = (logs["val_loss"], net.get_weights())
+
+    stop = lw.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
+    # a learning rate this high makes the validation loss bounce, so training stops early
+    history = lw.fit(
+        net,
+        X[:45],
+        y[:45],
+        optimizer=lw.SGD(lr=2.0),
+        epochs=200,
+        batch_size=5,
+        validation_data=(X[45:], y[45:]),
+        callbacks=[Remember(), stop],
+        seed=0,
+    )
+    assert history.stopped_epoch is not None and history.epochs < 200
+    best = min(seen, key=lambda e: seen[e][0])
+    assert history.best_epoch == best
+    assert all(np.array_equal(a, b) for a, b in zip(net.get_weights(), seen[best][1]))
+    assert history.epochs == history.stopped_epoch + 1 == best + 3 + 2
+
+
+def test_early_stopping_on_accuracy_needs_validation_data(blobs):
+    X, y = blobs
+    net = lw.Network.from_spec("5-4-3", seed=0)
+    with pytest.raises(lw.LayerwiseError, match="no validation data"):
+        lw.fit(net, X, y, epochs=3, callbacks=[lw.EarlyStopping(monitor="val_accuracy")])
+
+
+def test_divergence_names_the_epoch_and_keeps_finite_weights(blobs):
+    X, y = blobs
+    net = lw.Network.from_spec("5-16-3", activation="relu", seed=0)
+    with pytest.raises(lw.TrainingDiverged, match=r"diverged at epoch \d+.*learning rate \(1000\)") as info:
+        lw.fit(net, X * 100, y, optimizer=lw.SGD(lr=1e3, momentum=0.9), epochs=100)
+    assert 1 <= info.value.epoch < 100
+    assert all(np.isfinite(w).all() for w in net.get_weights())
+    assert len(info.value.history.train_loss) == info.value.epoch - 1
+
+
+def test_callbacks_see_batches_and_epochs(blobs):
+    X, y = blobs
+    calls = []
+
+    class Spy(lw.Callback):
+        def on_train_begin(self, net, history):
+            calls.append("begin")
+
+        def on_batch_end(self, batch, size, loss):
+            calls.append(size)
+
+        def on_epoch_end(self, epoch, logs):
+            calls.append(("epoch", epoch, sorted(logs)))
+
+        def on_train_end(self, net, history):
+            calls.append("end")
+
+    lw.fit(lw.Network.from_spec("5-4-3", seed=0), X, y, epochs=2, batch_size=40, callbacks=[Spy()], seed=0)
+    epoch_logs = ("epoch", 0, ["train_accuracy", "train_loss"])
+    assert calls == ["begin", 40, 40, 10, epoch_logs, 40, 40, 10, ("epoch", 1, epoch_logs[2]), "end"]
+
+
+def test_schedule_sets_the_learning_rate_per_epoch(blobs):
+    X, y = blobs
+    history = lw.fit(
+        lw.Network.from_spec("5-4-3", seed=0),
+        X,
+        y,
+        epochs=4,
+        optimizer=lw.SGD(lr=0.1, schedule=lw.StepLR(2, 0.5)),
+    )
+    assert history.lr == [0.1, 0.1, 0.05, 0.05]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(epochs=-1), "epochs"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(l2=-0.1), "l2"),
+        (dict(l2=float("nan")), "l2"),
+    ],
+)
+def test_bad_fit_arguments_are_clear_errors(blobs, kwargs, message):
+    X, y = blobs
+    with pytest.raises(lw.LayerwiseError, match=message):
+        lw.fit(lw.Network.from_spec("5-4-3", seed=0), X, y, **kwargs)
