@@ -1,0 +1,1 @@
+"""Subcommands of the `layerwise` command line, one module each (see layerwise.cli)."""

@@ -1,0 +1,89 @@
+"""Run directories (written whole or not at all), atomic files, and report metadata."""
+
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+from .errors import LayerwiseError
+
+
+def default_run_dir(kind, root="runs"):
+    return Path(root) / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
+
+
+@contextmanager
+def run_directory(out):
+    """Yields a temporary folder beside ``out``; renames it to ``out`` when the block ends
+    without an error, and removes it otherwise, so no half-written run directory is left.
+
+    ``out`` must not exist, or be an empty folder. Problems with the location (not
+    writable, a file in the way) are reported before any work starts.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise LayerwiseError(f"output directory {out} already exists and is not empty")
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+    except OSError as e:
+        raise LayerwiseError(f"cannot write to {parent}: {e.strerror or e}") from None
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise LayerwiseError(f"cannot create {out}: {e.strerror or e}") from None
+
+
+def write_atomic(path, data):
+    """Writes bytes or text to ``path`` via a temporary file and a rename."""
+    path = Path(path)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path, obj):
+    write_atomic(path, json.dumps(obj, indent=2, default=_jsonable) + "\n")
+
+
+def _jsonable(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def environment():
+    """Versions of Python, the platform and the packages a run depends on."""
+    versions = {}
+    for name in ("layerwise", "numpy", "scikit-learn", "matplotlib", "scipy", "threadpoolctl"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions}
