@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python examples/tutorial_network.py
+	$(BIN)/layerwise reproduce
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples

@@ -76,15 +76,18 @@ def confusion_matrix(path, counts, labels=None):
     return _save(fig, path)
 
 
-def image_grid(path, images, titles, *, columns=8, title=None, cmap="gray_r"):
-    """Small images (each 2-D) in a grid with a caption each."""
+def image_grid(path, images, titles, *, columns=8, title=None, cmap="gray_r", symmetric=False):
+    """Small images (each 2-D) in a grid with a caption each. ``symmetric`` centres each
+    image's colour scale on zero (for weights, with a diverging colour map)."""
     n = max(1, len(images))
     rows = (n + columns - 1) // columns
     fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.1, rows * 1.25 + (0.4 if title else 0)))
     for ax in np.ravel(axes):
         ax.axis("off")
     for ax, image, caption in zip(np.ravel(axes), images, titles):
-        ax.imshow(image, cmap=cmap, interpolation="nearest")
+        limit = float(np.abs(image).max()) or 1.0
+        limits = dict(vmin=-limit, vmax=limit) if symmetric else {}
+        ax.imshow(image, cmap=cmap, interpolation="nearest", **limits)
         ax.set_title(caption, fontsize=8)
     if not len(images):
         np.ravel(axes)[0].text(0.5, 0.5, "none", ha="center", va="center")

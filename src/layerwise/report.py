@@ -33,6 +33,7 @@ def run_directory(out):
     try:
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
+        os.chmod(tmp, 0o777 & ~_umask())
     except OSError as e:
         raise LayerwiseError(f"cannot write to {parent}: {e.strerror or e}") from None
     try:
@@ -55,6 +56,7 @@ def write_atomic(path, data):
     mode = "wb" if isinstance(data, bytes) else "w"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as f:
             f.write(data)
             f.flush()
@@ -64,6 +66,12 @@ def write_atomic(path, data):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path, obj):

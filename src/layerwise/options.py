@@ -1,0 +1,54 @@
+"""Parsers for command-line values: number lists, layer sizes, positive counts."""
+
+import re
+
+import numpy as np
+
+from .errors import LayerwiseError
+
+_RANGE = re.compile(r"^\s*(logspace|linspace|geomspace)\(\s*([^,()]+),\s*([^,()]+),\s*([^,()]+)\)\s*$")
+
+
+def number_list(text, name="value"):
+    """ "logspace(-2,2,10)", "linspace(0,1,5)", "geomspace(1e-3,1,4)" or "0.1,1,10" -> floats."""
+    m = _RANGE.match(text)
+    try:
+        if m:
+            kind, a, b, n = m.groups()
+            count = int(n)
+            if count < 1:
+                raise ValueError
+            values = getattr(np, kind)(float(a), float(b), count).tolist()
+        else:
+            values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise LayerwiseError(
+            f"cannot read {name} list {text!r}: give numbers separated by commas or logspace(a,b,n)"
+        ) from None
+    if not values or not all(np.isfinite(values)):
+        raise LayerwiseError(f"{name} list {text!r} must hold finite numbers")
+    return values
+
+
+def hidden_sizes(text):
+    """ "48,32" or "48x32" -> (48, 32); "" or "none" -> () (no hidden layer)."""
+    text = text.strip().lower()
+    if text in ("", "none", "0"):
+        return ()
+    try:
+        sizes = tuple(int(v) for v in re.split(r"[,x]", text))
+    except ValueError:
+        raise LayerwiseError(f"cannot read hidden sizes {text!r}: give sizes like 48,32") from None
+    if min(sizes) < 1:
+        raise LayerwiseError(f"hidden sizes must be positive, not {text!r}")
+    return sizes
+
+
+def positive_int(text, name):
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise LayerwiseError(f"{name} must be a positive integer, not {text!r}") from None
+    if value < 1:
+        raise LayerwiseError(f"{name} must be a positive integer, not {value}")
+    return value

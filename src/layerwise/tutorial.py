@@ -1,0 +1,159 @@
+"""The tutorial's experiment, run with the library.
+
+On scikit-learn's digits, split as the tutorial does (721 train / 482 validation / 594
+test, no scaling), train the 64-48-32-10 sigmoid network (a sigmoid after every linear map,
+then softmax) with full-batch momentum SGD once per lambda, pick the lambda with the best
+validation accuracy (ties: the smaller lambda), retrain with it and score the test set.
+
+The sweep's trainings are independent: they run one per process (see parallel.py), each
+from its own seed, so the results do not depend on the number of processes.
+"""
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .errors import LayerwiseError
+from .metrics import confusion_matrix
+from .network import Network
+from .optimizers import SGD
+from .parallel import run_tasks
+from .training import Callback, fit
+
+
+def split_digits():
+    """The tutorial's split of scikit-learn's digits: a dict with X_train, X_valid, X_test,
+    y_train, y_valid, y_test (rows are examples, 64 features valued 0..16)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    X, X_test, y, y_test = train_test_split(digits.data, digits.target, test_size=0.33, random_state=111)
+    X_train, X_valid, y_train, y_valid = train_test_split(X, y, test_size=0.40, random_state=123)
+    return dict(
+        X_train=X_train, X_valid=X_valid, X_test=X_test, y_train=y_train, y_valid=y_valid, y_test=y_test
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of the experiment; the defaults are the tutorial's."""
+
+    hidden: tuple = (48, 32)
+    activation: str = "sigmoid"
+    output_activation: str | None = "sigmoid"
+    lr: float = 0.2
+    momentum: float = 0.9
+    epochs: int = 1000
+    lambdas: tuple = field(default_factory=lambda: tuple(np.logspace(-2, 2, 10).tolist()))
+    dtype: str = "float32"
+    seed: int = 0
+
+    def validate(self):
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+            raise LayerwiseError(f"epochs must be a positive integer, not {self.epochs}")
+        if not self.lambdas or min(self.lambdas) < 0:
+            raise LayerwiseError("lambdas must be a non-empty list of non-negative numbers")
+        if not 0 <= self.momentum < 1:
+            raise LayerwiseError(f"momentum must be in [0, 1), not {self.momentum}")
+        if not self.lr > 0:
+            raise LayerwiseError(f"the learning rate must be positive, not {self.lr}")
+        self.network(seed=0)  # checks sizes, activation names and dtype
+        return self
+
+    def network(self, seed):
+        spec = [64, *self.hidden, 10]
+        return Network.from_spec(
+            spec,
+            activation=self.activation,
+            output_activation=self.output_activation,
+            dtype=self.dtype,
+            seed=seed,
+        )
+
+    def optimizer(self):
+        return SGD(lr=self.lr, momentum=self.momentum)
+
+    def to_dict(self):
+        d = asdict(self)
+        d["hidden"], d["lambdas"] = list(self.hidden), list(self.lambdas)
+        return d
+
+
+class GradientNorms(Callback):
+    """Records the norm of each Linear layer's weight gradient at the end of every epoch."""
+
+    def on_train_begin(self, net, history):
+        self.layers = [
+            (f"layer {i + 1} ({layer.n_in}x{layer.n_out})", layer) for i, layer in enumerate(net.linears)
+        ]
+        self.norms = {name: [] for name, _ in self.layers}
+        self._last = None
+
+    def on_batch_end(self, batch, size, loss):
+        self._last = [float(np.linalg.norm(layer.weight.grad)) for _, layer in self.layers]
+
+    def on_epoch_end(self, epoch, logs):
+        for (name, _), norm in zip(self.layers, self._last):
+            self.norms[name].append(norm)
+
+
+def train_one(task):
+    """One training of the experiment (a module-level function, so processes can run it)."""
+    config, l2, seed, data, final = task
+    net = config.network(seed)
+    validation = (data["X_valid"], data["y_valid"])
+    callbacks = [GradientNorms()] if final else []
+    history = fit(
+        net,
+        data["X_train"],
+        data["y_train"],
+        optimizer=config.optimizer(),
+        epochs=config.epochs,
+        batch_size=None,
+        l2=l2,
+        validation_data=validation if final else None,
+        callbacks=callbacks,
+    )
+    val_loss, val_accuracy = net.evaluate(*validation, l2=l2)
+    result = {
+        "l2": l2,
+        "val_accuracy": val_accuracy,
+        "val_loss": val_loss,
+        "train_loss": history.train_loss[-1],
+    }
+    if final:
+        result.update(net=net, history=history, grad_norms=callbacks[0].norms)
+    return result
+
+
+def run(config, jobs=1, data=None, on_done=None):
+    """The whole experiment. Returns a dict with the sweep, the chosen lambda, the final
+    network, its history and its test-set results."""
+    config.validate()
+    started = time.perf_counter()
+    data = split_digits() if data is None else data
+    seeds = [int(s) for s in np.random.SeedSequence(config.seed).generate_state(len(config.lambdas) + 1)]
+    tasks = [(config, l2, seed, data, False) for l2, seed in zip(config.lambdas, seeds)]
+    sweep = run_tasks(train_one, tasks, jobs=jobs, on_done=on_done)
+    accuracies = [r["val_accuracy"] for r in sweep]
+    ties = [i for i, a in enumerate(accuracies) if a == max(accuracies)]
+    best = min(ties, key=lambda i: config.lambdas[i])  # ties: the smaller lambda
+    final = run_tasks(train_one, [(config, config.lambdas[best], seeds[-1], data, True)], jobs=1)[0]
+    if on_done:
+        on_done(len(tasks), final)
+    net = final["net"]
+    predicted = net.predict(data["X_test"])
+    return {
+        "config": config,
+        "sweep": sweep,
+        "best_index": best,
+        "best_lambda": config.lambdas[best],
+        "final": final,
+        "test_predicted": predicted,
+        "test_accuracy": float(np.mean(predicted == data["y_test"])),
+        "confusion": confusion_matrix(data["y_test"], predicted, n_classes=10),
+        "data": data,
+        "train_seconds": time.perf_counter() - started,
+    }
