@@ -4,11 +4,14 @@ from .errors import LayerwiseError, TrainingDiverged
 from .gradcheck import gradcheck
 from .layers import Dropout, LeakyReLU, Linear, Parameter, ReLU, Sigmoid, Tanh
 from .losses import SoftmaxCrossEntropy
+from .model import Model, Preprocessing
 from .network import Network
 from .optimizers import SGD, Adam, ConstantLR, CosineAnnealingLR, StepLR, make_schedule
 from .training import Callback, EarlyStopping, History, fit
 
 __version__ = "0.1.0"
+
+from .persistence import load, save  # noqa: E402  (reads __version__)
 
 __all__ = [
     "Adam",
@@ -21,8 +24,10 @@ __all__ = [
     "LayerwiseError",
     "LeakyReLU",
     "Linear",
+    "Model",
     "Network",
     "Parameter",
+    "Preprocessing",
     "ReLU",
     "SGD",
     "Sigmoid",
@@ -32,5 +37,7 @@ __all__ = [
     "TrainingDiverged",
     "fit",
     "gradcheck",
+    "load",
     "make_schedule",
+    "save",
 ]
