@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-tutorial clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[cli,test]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[cli,onnx,test]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -26,6 +26,9 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+bench-tutorial: $(STAMP)
+	$(BIN)/python bench/tutorial_experiment.py --rounds 3
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis

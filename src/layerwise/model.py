@@ -49,6 +49,13 @@ class Preprocessing:
             return cls(**value)
         raise LayerwiseError(f"preprocessing must be a dict or a Preprocessing, not {type(value).__name__}")
 
+    @classmethod
+    def from_scaler(cls, scaler, n_features, image_shape=None, pixel_max=None):
+        """From a fitted ``layerwise.preprocessing.Scaler``, which maps x to (x - offset) / scale."""
+        mean = np.broadcast_to(np.asarray(scaler.offset, np.float64), (n_features,))
+        std = np.broadcast_to(np.asarray(scaler.scale, np.float64), (n_features,))
+        return cls(mean=mean, std=std, image_shape=image_shape, pixel_max=pixel_max)
+
     def check_features(self, n_features):
         for name in ("mean", "std"):
             values = getattr(self, name)
