@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from layerwise.cli import main
@@ -134,3 +135,13 @@ def test_failure_during_the_run_leaves_no_partial_directory(tmp_path, monkeypatc
     with pytest.raises(OSError):
         main(["reproduce", *FAST, "--jobs", "1", "--out", str(tmp_path / "run")])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_digits_split_is_the_tutorials(reference):
+    from layerwise.tutorial import split_digits
+
+    ours = split_digits()
+    theirs = reference.split_digits()
+    names = ["X_train", "X_valid", "X_test", "y_train", "y_valid", "y_test"]
+    assert all(np.array_equal(ours[n], t) for n, t in zip(names, theirs))
+    assert [len(ours[n]) for n in names[3:]] == [721, 482, 594]

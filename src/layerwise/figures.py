@@ -77,22 +77,43 @@ def confusion_matrix(path, counts, labels=None):
 
 
 def image_grid(path, images, titles, *, columns=8, title=None, cmap="gray_r", symmetric=False):
-    """Small images (each 2-D) in a grid with a caption each. ``symmetric`` centres each
-    image's colour scale on zero (for weights, with a diverging colour map)."""
-    n = max(1, len(images))
-    rows = (n + columns - 1) // columns
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.1, rows * 1.25 + (0.4 if title else 0)))
-    for ax in np.ravel(axes):
-        ax.axis("off")
-    for ax, image, caption in zip(np.ravel(axes), images, titles):
-        limit = float(np.abs(image).max()) or 1.0
-        limits = dict(vmin=-limit, vmax=limit) if symmetric else {}
-        ax.imshow(image, cmap=cmap, interpolation="nearest", **limits)
-        ax.set_title(caption, fontsize=8)
-    if not len(images):
-        np.ravel(axes)[0].text(0.5, 0.5, "none", ha="center", va="center")
+    """Small images (each 2-D) in a grid with a caption each. ``symmetric`` scales each
+    image to [-1, 1] by its largest absolute value (for weights, with a diverging colour map).
+
+    The tiles are drawn as one mosaic image, which is many times faster than a subplot each.
+    """
+    images = np.asarray(images, dtype=np.float64)
+    n = len(images)
+    h, w = images.shape[1:] if n else (8, 8)
+    rows = max(1, (n + columns - 1) // columns)
+    gap_w, gap_h = max(1, w // 4), h // 2 + 2  # room between tiles, and above each for its caption
+    mosaic = np.full((rows * (h + gap_h), columns * (w + gap_w)), np.nan)
+    for i, image in enumerate(images):
+        if symmetric:
+            image = image / (np.abs(image).max() or 1.0)
+        r, c = divmod(i, columns)
+        top, left = r * (h + gap_h) + gap_h, c * (w + gap_w)
+        mosaic[top : top + h, left : left + w] = image
+    fig, ax = plt.subplots(figsize=(columns * 1.0, rows * 1.2 + (0.4 if title else 0.1)))
+    limits = dict(vmin=-1, vmax=1) if symmetric else {}
+    colours = plt.get_cmap(cmap).copy()
+    colours.set_bad("white")
+    ax.imshow(mosaic, cmap=colours, interpolation="nearest", **limits)
+    for i, caption in enumerate(titles[:n]):
+        r, c = divmod(i, columns)
+        ax.text(
+            c * (w + gap_w) + w / 2 - 0.5,
+            r * (h + gap_h) + gap_h - 1,
+            caption,
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    if not n:
+        ax.text(mosaic.shape[1] / 2, mosaic.shape[0] / 2, "none", ha="center", va="center")
+    ax.axis("off")
     if title:
-        fig.suptitle(title)
+        ax.set_title(title)
     return _save(fig, path)
 
 

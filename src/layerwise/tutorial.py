@@ -9,8 +9,10 @@ The sweep's trainings are independent: they run one per process (see parallel.py
 from its own seed, so the results do not depend on the number of processes.
 """
 
+import importlib.util
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -18,21 +20,46 @@ from .errors import LayerwiseError
 from .metrics import confusion_matrix
 from .network import Network
 from .optimizers import SGD
-from .parallel import run_tasks
+from .parallel import TaskPool, check_jobs
 from .training import Callback, fit
 
 
-def split_digits():
-    """The tutorial's split of scikit-learn's digits: a dict with X_train, X_valid, X_test,
-    y_train, y_valid, y_test (rows are examples, 64 features valued 0..16)."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+def load_digits():
+    """scikit-learn's 8x8 digits as (X, y): 1797 rows of 64 pixel values 0..16, labels 0..9.
 
-    digits = load_digits()
-    X, X_test, y, y_test = train_test_split(digits.data, digits.target, test_size=0.33, random_state=111)
-    X_train, X_valid, y_train, y_valid = train_test_split(X, y, test_size=0.40, random_state=123)
+    Reads the data file that scikit-learn ships, without importing scikit-learn (which
+    takes most of a second).
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        raise LayerwiseError("the digits come with scikit-learn: pip install scikit-learn")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    data = np.loadtxt(path, delimiter=",")
+    return data[:, :-1], data[:, -1].astype(np.intp)
+
+
+def shuffle_split(n, test_size, random_state):
+    """(train, test) row indices exactly as scikit-learn's train_test_split draws them."""
+    n_test = int(np.ceil(test_size * n))
+    order = np.random.RandomState(random_state).permutation(n)
+    return order[n_test:], order[:n_test]
+
+
+def split_digits():
+    """The tutorial's split of the digits: train_test_split(test_size=0.33, random_state=111),
+    then (test_size=0.40, random_state=123) on the rest. Returns a dict with X_train,
+    X_valid, X_test, y_train, y_valid, y_test (721 / 482 / 594 rows)."""
+    X, y = load_digits()
+    rest, test = shuffle_split(len(X), 0.33, 111)
+    train, valid = shuffle_split(len(rest), 0.40, 123)
+    X_rest, y_rest = X[rest], y[rest]
     return dict(
-        X_train=X_train, X_valid=X_valid, X_test=X_test, y_train=y_train, y_valid=y_valid, y_test=y_test
+        X_train=X_rest[train],
+        X_valid=X_rest[valid],
+        X_test=X[test],
+        y_train=y_rest[train],
+        y_valid=y_rest[valid],
+        y_test=y[test],
     )
 
 
@@ -128,32 +155,43 @@ def train_one(task):
     return result
 
 
-def run(config, jobs=1, data=None, on_done=None):
+def run(config, jobs=1, data=None, on_done=None, during_final=None):
     """The whole experiment. Returns a dict with the sweep, the chosen lambda, the final
-    network, its history and its test-set results."""
+    network, its history and its test-set results.
+
+    ``on_done(index, result)`` is called as each training ends; ``during_final(partial)``
+    runs in this process while the final model trains (the command draws the sweep's
+    figure then), with the result so far.
+    """
     config.validate()
     started = time.perf_counter()
     data = split_digits() if data is None else data
     seeds = [int(s) for s in np.random.SeedSequence(config.seed).generate_state(len(config.lambdas) + 1)]
     tasks = [(config, l2, seed, data, False) for l2, seed in zip(config.lambdas, seeds)]
-    sweep = run_tasks(train_one, tasks, jobs=jobs, on_done=on_done)
-    accuracies = [r["val_accuracy"] for r in sweep]
-    ties = [i for i, a in enumerate(accuracies) if a == max(accuracies)]
-    best = min(ties, key=lambda i: config.lambdas[i])  # ties: the smaller lambda
-    final = run_tasks(train_one, [(config, config.lambdas[best], seeds[-1], data, True)], jobs=1)[0]
+    with TaskPool(min(check_jobs(jobs), len(tasks))) as pool:
+        sweep = pool.map(train_one, tasks, on_done)
+        accuracies = [r["val_accuracy"] for r in sweep]
+        ties = [i for i, a in enumerate(accuracies) if a == max(accuracies)]
+        best = min(ties, key=lambda i: config.lambdas[i])  # ties: the smaller lambda
+        result = {
+            "config": config,
+            "sweep": sweep,
+            "best_index": best,
+            "best_lambda": config.lambdas[best],
+            "data": data,
+        }
+        final = pool.submit(train_one, (config, config.lambdas[best], seeds[-1], data, True))
+        if during_final:
+            during_final(result)
+        final = final.result()
     if on_done:
         on_done(len(tasks), final)
-    net = final["net"]
-    predicted = net.predict(data["X_test"])
-    return {
-        "config": config,
-        "sweep": sweep,
-        "best_index": best,
-        "best_lambda": config.lambdas[best],
-        "final": final,
-        "test_predicted": predicted,
-        "test_accuracy": float(np.mean(predicted == data["y_test"])),
-        "confusion": confusion_matrix(data["y_test"], predicted, n_classes=10),
-        "data": data,
-        "train_seconds": time.perf_counter() - started,
-    }
+    predicted = final["net"].predict(data["X_test"])
+    result.update(
+        final=final,
+        test_predicted=predicted,
+        test_accuracy=float(np.mean(predicted == data["y_test"])),
+        confusion=confusion_matrix(data["y_test"], predicted, n_classes=10),
+        train_seconds=time.perf_counter() - started,
+    )
+    return result

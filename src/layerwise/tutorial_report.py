@@ -26,19 +26,20 @@ def table(result):
     return "\n".join(lines)
 
 
-def draw_figures(folder, result):
-    data, final = result["data"], result["final"]
+def draw_sweep_figure(folder, result):
+    """Validation accuracy against lambda: needs only the sweep, not the final model."""
     lambdas = [r["l2"] for r in result["sweep"]]
     accuracies = [r["val_accuracy"] for r in result["sweep"]]
-    path = {key: folder / name for key, (name, _) in FIGURES.items()}
+    name = FIGURES["validation_accuracy"][0]
     figures.score_vs_setting(
-        path["validation_accuracy"],
-        lambdas,
-        accuracies,
-        xlabel="lambda",
-        log=min(lambdas) > 0,
-        best=result["best_lambda"],
+        folder / name, lambdas, accuracies, xlabel="lambda", log=min(lambdas) > 0, best=result["best_lambda"]
     )
+
+
+def draw_figures(folder, result):
+    """The figures of the final model (the sweep's figure is drawn by draw_sweep_figure)."""
+    data, final = result["data"], result["final"]
+    path = {key: folder / name for key, (name, _) in FIGURES.items()}
     figures.loss_curves(
         path["loss_curves"],
         final["history"].train_loss,

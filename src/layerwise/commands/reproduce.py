@@ -66,6 +66,14 @@ def config_from_args(args):
     ).validate()
 
 
+def _draw_sweep_figure(folder, partial):
+    # matplotlib is imported here, while the final model trains in a worker, and not
+    # before the sweep, where its import would delay every training.
+    from ..tutorial_report import draw_sweep_figure
+
+    draw_sweep_figure(folder, partial)
+
+
 def run(args):
     started = time.perf_counter()
     from ..parallel import check_jobs
@@ -85,7 +93,12 @@ def run(args):
             disable=args.quiet or not sys.stderr.isatty(),
             leave=False,
         )
-        result = tutorial.run(config, jobs=jobs, on_done=lambda i, r: bar.update())
+        result = tutorial.run(
+            config,
+            jobs=jobs,
+            on_done=lambda i, r: bar.update(),
+            during_final=lambda partial: _draw_sweep_figure(tmp, partial),
+        )
         bar.close()
         from ..tutorial_report import write_report
 
