@@ -168,7 +168,12 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """Adam (Kingma and Ba) with bias correction, as PyTorch computes it:
-    W <- W - lr * m_hat / (sqrt(v_hat) + eps)."""
+    W <- W - lr * m_hat / (sqrt(v_hat) + eps).
+
+    The state keeps the moments divided by (1 - beta): M = m / (1 - b1) and
+    V = v / (1 - b2), so that updating them takes two passes fewer over the arrays
+    (M <- b1 M + g, V <- b2 V + g^2); the constants go into the step size and eps.
+    """
 
     def __init__(self, lr=0.001, betas=(0.9, 0.999), eps=1e-8, schedule=None):
         super().__init__(lr, schedule)
@@ -184,21 +189,20 @@ class Adam(Optimizer):
     def step(self, parameters):
         self.t += 1
         b1, b2 = self.betas
-        # lr m_hat / (sqrt(v_hat) + eps) = (lr sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2))
-        root_c2 = math.sqrt(1 - b2**self.t)
-        self._step_size = self.lr * root_c2 / (1 - b1**self.t)
-        self._eps_hat = self.eps * root_c2
+        # lr m_hat / (sqrt(v_hat) + eps) = lr (1 - b1) / c1 * M / (r sqrt(V) + eps)
+        # with c1 = 1 - b1^t, c2 = 1 - b2^t and r = sqrt((1 - b2) / c2)
+        r = math.sqrt((1 - b2) / (1 - b2**self.t))
+        self._step_size = self.lr * (1 - b1) / (1 - b1**self.t) / r
+        self._eps_hat = self.eps / r
         super().step(parameters)
 
     def _update(self, w, g, state):
         b1, b2 = self.betas
         m, v, s = state["m"], state["v"], state["scratch"]
         m *= b1
-        np.multiply(g, 1 - b1, out=s)
-        m += s
+        m += g
         v *= b2
         np.multiply(g, g, out=s)
-        s *= 1 - b2
         v += s
         np.sqrt(v, out=s)
         s += self._eps_hat
