@@ -11,7 +11,8 @@ from .training import Callback, EarlyStopping, History, fit
 
 __version__ = "0.1.0"
 
-from .persistence import load, save  # noqa: E402  (reads __version__)
+from .onnx_export import to_onnx  # noqa: E402  (these read __version__)
+from .persistence import load, save  # noqa: E402
 
 __all__ = [
     "Adam",
@@ -40,4 +41,5 @@ __all__ = [
     "load",
     "make_schedule",
     "save",
+    "to_onnx",
 ]
