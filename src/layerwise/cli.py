@@ -11,6 +11,8 @@ from .errors import LayerwiseError
 # name -> one-line help; the module layerwise.commands.<name> implements it
 COMMANDS = {
     "reproduce": "the tutorial's experiment on the digits: lambda sweep, final model, report",
+    "train": "train a network on a dataset (digits, MNIST, Fashion-MNIST, CSV, NPZ); write a run directory",
+    "evaluate": "accuracy, per-class precision/recall and confusion matrix of a model on a dataset",
     "predict": "predicted classes and probabilities for images, CSV rows or NPZ arrays",
     "export": "write a model file as ONNX, preprocessing included",
 }
