@@ -72,8 +72,7 @@ class Dataset:
 
     def __post_init__(self):
         if self.classes is None:
-            top = max(int(y.max()) for y in self._labels().values())
-            self.classes = [str(i) for i in range(top + 1)]
+            self.classes = [str(i) for i in range(int(self.y_train.max()) + 1)]
         n_features = self.X_train.shape[1]
         for part, y in self._labels().items():
             X = getattr(self, f"X_{part}")
