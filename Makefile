@@ -1,11 +1,15 @@
 # make run   - set everything up and run the tutorial's experiment on the digits
 # make test  - set everything up, lint, and run the test suite
+# make data  - install Fashion-MNIST (Debian package dataset-fashion-mnist)
+# make bench - Fashion-MNIST seconds per epoch against PyTorch and scikit-learn
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench bench-tutorial clean
+.PHONY: run test lint format data bench bench-tutorial clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +30,17 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+data:
+	test -d /usr/share/datasets/fashion-mnist || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y dataset-fashion-mnist)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[cli,onnx,test,bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) data
+	$(BIN)/python bench/fashion_epoch.py --rounds 3 --epochs 2
 
 bench-tutorial: $(STAMP)
 	$(BIN)/python bench/tutorial_experiment.py --rounds 3
