@@ -74,6 +74,8 @@ def test_unknown_activation_and_unchained_layers():
         (np.zeros((3, 5)), "5 features but the network expects 4"),
         (np.zeros(4), "must be 2-D"),
         (np.array([[1, 2, np.nan, 4.0]]), "NaN"),
+        (np.array([[1, 2, 3, 4.0], [1, -np.inf, 3, 4]]), "NaN or infinite"),
+        (np.array([[1e30, 2, np.inf, 4.0]]), "NaN or infinite"),
         (np.array([["a", "b", "c", "d"]]), "numeric"),
     ],
 )
@@ -81,6 +83,12 @@ def test_bad_inputs_are_clear_errors(X, message):
     net = lw.Network.from_spec("4-3-2", seed=0)
     with pytest.raises(lw.LayerwiseError, match=message):
         net.predict(X)
+
+
+def test_huge_finite_inputs_are_accepted():
+    # their squares overflow float32, which the fast finiteness check must not take for an infinity
+    X = np.full((2, 4), 1e30, np.float32)
+    assert lw.Network.from_spec("4-3-2", seed=0).check_X(X) is X
 
 
 @pytest.mark.parametrize(

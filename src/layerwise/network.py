@@ -24,6 +24,16 @@ def parse_spec(spec):
     return sizes
 
 
+def _all_finite(X):
+    """True when no value of X is NaN or infinite. A NaN or an infinity makes the dot
+    product of X with itself non-finite; that BLAS call is several times faster than
+    np.isfinite(X).all(), which decides only when the dot product overflows."""
+    flat = X.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        square = np.dot(flat, flat)
+    return bool(np.isfinite(square)) or bool(np.isfinite(X).all())
+
+
 class Network:
     """Layers applied in order, then a loss applied to the last layer's output.
 
@@ -228,7 +238,7 @@ class Network:
         if X.shape[0] == 0:
             raise LayerwiseError("X has no examples")
         X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.isfinite(X).all():
+        if not _all_finite(X):
             raise LayerwiseError("X contains NaN or infinite values")
         return X
 
