@@ -9,12 +9,12 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format data bench bench-tutorial clean
+.PHONY: run test lint format data bench bench-tutorial bench-search clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[cli,onnx,test]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[cli,onnx,dask,test]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -44,6 +44,9 @@ bench: $(BENCH_STAMP) data
 
 bench-tutorial: $(STAMP)
 	$(BIN)/python bench/tutorial_experiment.py --rounds 3
+
+bench-search: $(STAMP)
+	$(BIN)/python bench/search_scaling.py --rounds 3
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -3,7 +3,8 @@
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
 
 
 def test_readme_python_examples_run(tmp_path, monkeypatch):
@@ -12,3 +13,9 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     assert blocks, "the README has no Python example"
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
+
+
+def test_search_guide_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "search.md").read_text(), flags=re.S)
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "docs/search.md", "exec"), {})

@@ -14,6 +14,15 @@ __version__ = "0.1.0"
 from .onnx_export import to_onnx  # noqa: E402  (these read __version__)
 from .persistence import load, save  # noqa: E402
 
+
+def search(data, space, settings=None, **options):
+    """Hyperparameter search: layerwise.tuning.search (see docs/search.md). Imported on
+    first use, so that ``import layerwise`` needs only NumPy."""
+    from .tuning import search as run
+
+    return run(data, space, settings, **options)
+
+
 __all__ = [
     "Adam",
     "Callback",
@@ -41,5 +50,6 @@ __all__ = [
     "load",
     "make_schedule",
     "save",
+    "search",
     "to_onnx",
 ]

@@ -131,3 +131,24 @@ def series_per_layer(path, series, *, ylabel, log=True, title=None):
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def heatmap(path, values, row_labels, column_labels, *, xlabel, ylabel, title=None):
+    """A score for every pair of two settings; NaN cells (failed trials) stay blank."""
+    values = np.asarray(values, dtype=np.float64)
+    fig, ax = plt.subplots(
+        figsize=(max(4, 0.8 * len(column_labels) + 2), max(3, 0.5 * len(row_labels) + 1.5))
+    )
+    image = ax.imshow(values, cmap="viridis", aspect="auto")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if np.isfinite(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:.3f}", ha="center", va="center", fontsize=8, color="white")
+    ax.set_xticks(range(len(column_labels)), [str(c) for c in column_labels], rotation=45, ha="right")
+    ax.set_yticks(range(len(row_labels)), [str(r) for r in row_labels])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    fig.colorbar(image, ax=ax)
+    return _save(fig, path)

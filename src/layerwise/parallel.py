@@ -1,16 +1,23 @@
-"""Independent tasks (trainings) run one per core in separate processes.
+"""Backends that run independent tasks (trainings): local processes or a Dask cluster.
 
-Each task runs with one BLAS thread, in the parent process too when ``jobs == 1``, so a
-task's result never depends on how many jobs run beside it.
+Both have the same two calls, ``map(fn, tasks, on_done, shared, errors)`` and
+``submit(fn, task, shared)``, and call ``fn(task, shared)`` with one BLAS thread, in the
+parent process too when one job runs there, so a task's result never depends on the
+backend or on how many tasks run beside it. ``shared`` is data every task reads (a
+dataset): forked workers inherit it, Dask workers receive it once.
 """
 
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 
 from threadpoolctl import threadpool_limits
 
 from .errors import LayerwiseError
+
+_SHARED = {}  # what forked workers inherit: id -> shared data
+START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def default_jobs():
@@ -25,69 +32,200 @@ def check_jobs(jobs):
     return jobs
 
 
-def _single_threaded(fn, task):
+def _call(fn, task, shared):
     with threadpool_limits(1):
-        return fn(task)
+        return fn(task, shared)
 
 
-class _Done:
-    """The result of a task run in this process, shaped like a Future."""
+def _call_inherited(fn, task, key):
+    return _call(fn, task, _SHARED[key])
 
-    def __init__(self, fn, task):
-        self.fn, self.task = fn, task
+
+class _Later:
+    """A task run in this process when its result is asked for, shaped like a Future."""
+
+    def __init__(self, fn, task, shared):
+        self.fn, self.task, self.shared = fn, task, shared
 
     def result(self):
-        return _single_threaded(self.fn, self.task)
+        return _call(self.fn, self.task, self.shared)
 
 
 class TaskPool:
-    """``jobs`` worker processes (none when jobs == 1), for use in a ``with`` block."""
+    """``jobs`` local worker processes (none when jobs == 1), for a ``with`` block.
 
-    def __init__(self, jobs=1):
-        self.jobs = check_jobs(jobs)
-        self.pool = None
+    The workers are forked when the first task is submitted, after its shared data is in
+    place, so they inherit the data instead of receiving a copy with every task. A worker
+    that dies (killed, out of memory) breaks the pool: the pool is started again and the
+    unfinished tasks run again, up to ``retries`` times each.
+    """
+
+    def __init__(self, jobs=1, retries=2):
+        self.jobs, self.retries = check_jobs(jobs), retries
+        self.pool, self.inherited, self.keys = None, set(), set()
 
     def __enter__(self):
-        if self.jobs > 1:
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(method))
         return self
 
     def __exit__(self, *exc):
+        self._stop()
+        for key in self.keys:
+            _SHARED.pop(key, None)
+        self.keys.clear()
+
+    def _stop(self):
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+            self.pool = None
 
-    def map(self, fn, tasks, on_done=None):
-        """[fn(task) for task in tasks]; ``on_done(index, result)`` as each one finishes."""
+    def _submit(self, fn, task, shared):
+        key = id(shared)
+        _SHARED[key] = shared
+        self.keys.add(key)
+        if self.pool is not None and key not in self.inherited:
+            self._stop()  # forked before this data existed: fork again
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context(START_METHOD))
+            self.inherited = set(_SHARED) if START_METHOD == "fork" else set()
+        if key in self.inherited:
+            return self.pool.submit(_call_inherited, fn, task, key)
+        return self.pool.submit(_call, fn, task, shared)
+
+    def map(self, fn, tasks, on_done=None, shared=None, errors="raise"):
+        """[fn(task, shared) for task in tasks]; ``on_done(index, result)`` as each one
+        finishes. With ``errors="return"`` a task's exception is its result."""
         tasks = list(tasks)
         results = [None] * len(tasks)
-        if self.pool is None:
+        if self.jobs == 1:
             for i, task in enumerate(tasks):
-                results[i] = _single_threaded(fn, task)
+                results[i] = _guard(_call, errors, fn, task, shared)
                 if on_done:
                     on_done(i, results[i])
             return results
-        futures = {self.pool.submit(_single_threaded, fn, task): i for i, task in enumerate(tasks)}
-        for future in as_completed(futures):
+        todo, attempts = list(range(len(tasks))), 0
+        while todo:
+            futures = {self._submit(fn, tasks[i], shared): i for i in todo}
+            broken = []
+            for future in as_completed(futures):
+                i = futures[future]
+                try:
+                    results[i] = future.result()
+                except BrokenProcessPool as e:
+                    broken.append((i, e))
+                    continue
+                except Exception as e:
+                    if errors == "raise":
+                        raise
+                    results[i] = e
+                if on_done:
+                    on_done(i, results[i])
+            attempts += 1
+            todo = [i for i, _ in broken]
+            if todo:
+                self._stop()
+            if todo and attempts > self.retries:
+                for i, e in broken:
+                    if errors == "raise":
+                        raise LayerwiseError(
+                            f"a worker process died {attempts} times running task {i}"
+                        ) from e
+                    results[i] = RuntimeError(f"its worker process died ({attempts} attempts)")
+                    if on_done:
+                        on_done(i, results[i])
+                todo = []
+        return results
+
+    def submit(self, fn, task, shared=None):
+        """Starts fn(task, shared) in a worker; with one job it runs when ``result()`` is asked for."""
+        if self.jobs == 1:
+            return _Later(fn, task, shared)
+        return self._submit(fn, task, shared)
+
+
+def _guard(call, errors, *args):
+    if errors == "raise":
+        return call(*args)
+    try:
+        return call(*args)
+    except Exception as e:
+        return e
+
+
+class DaskPool:
+    """Tasks on a Dask cluster: an existing one (``address``, e.g. tcp://host:8786) or a
+    local cluster of ``local_workers`` processes with one thread each.
+
+    When a worker dies, Dask runs its task again on another worker; a task whose workers
+    keep dying is reported with the reason.
+    """
+
+    def __init__(self, address=None, local_workers=None):
+        if (address is None) == (local_workers is None):
+            raise LayerwiseError("give either a Dask scheduler address or a number of local workers")
+        if local_workers is not None:
+            check_jobs(local_workers)
+        self.address, self.local_workers = address, local_workers
+        self.client = self.cluster = None
+
+    def __enter__(self):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise LayerwiseError("Dask is not installed: pip install 'layerwise[dask]'") from None
+        if self.local_workers:
+            self.cluster = LocalCluster(
+                n_workers=self.local_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(self.address, timeout=10)
+            except (OSError, TimeoutError, ValueError) as e:
+                raise LayerwiseError(f"cannot reach the Dask scheduler at {self.address}: {e}") from None
+        return self
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+    @property
+    def jobs(self):
+        return max(1, len(self.client.scheduler_info()["workers"]))
+
+    def map(self, fn, tasks, on_done=None, shared=None, errors="raise"):
+        from distributed import as_completed as dask_completed
+
+        tasks = list(tasks)
+        data = self.client.scatter(shared, broadcast=True) if shared is not None else None
+        futures = {self.client.submit(_call, fn, task, data, pure=False): i for i, task in enumerate(tasks)}
+        results = [None] * len(tasks)
+        for future in dask_completed(futures):
             i = futures[future]
-            results[i] = future.result()
+            try:
+                results[i] = future.result()
+            except Exception as e:
+                if errors == "raise":
+                    raise
+                results[i] = e
             if on_done:
                 on_done(i, results[i])
         return results
 
-    def submit(self, fn, task):
-        """Starts fn(task) in a worker; with one job it runs when ``result()`` is asked for."""
-        if self.pool is None:
-            return _Done(fn, task)
-        return self.pool.submit(_single_threaded, fn, task)
+    def submit(self, fn, task, shared=None):
+        data = self.client.scatter(shared, broadcast=True) if shared is not None else None
+        return self.client.submit(_call, fn, task, data, pure=False)
 
 
-def run_tasks(fn, tasks, jobs=1, on_done=None):
-    """Returns [fn(task) for task in tasks], computed by ``jobs`` processes.
-
-    ``fn`` must be a module-level function. ``on_done(index, result)`` is called in the
-    parent as each task finishes (for progress bars).
-    """
+def run_tasks(fn, tasks, jobs=1, on_done=None, shared=None):
+    """Returns [fn(task, shared) for task in tasks], computed by ``jobs`` local processes."""
     tasks = list(tasks)
     with TaskPool(min(check_jobs(jobs), max(1, len(tasks)))) as pool:
-        return pool.map(fn, tasks, on_done)
+        return pool.map(fn, tasks, on_done, shared)

@@ -126,9 +126,9 @@ class GradientNorms(Callback):
             self.norms[name].append(norm)
 
 
-def train_one(task):
+def train_one(task, data):
     """One training of the experiment (a module-level function, so processes can run it)."""
-    config, l2, seed, data, final = task
+    config, l2, seed, final = task
     net = config.network(seed)
     validation = (data["X_valid"], data["y_valid"])
     callbacks = [GradientNorms()] if final else []
@@ -155,21 +155,22 @@ def train_one(task):
     return result
 
 
-def run(config, jobs=1, data=None, on_done=None, during_final=None):
+def run(config, jobs=1, data=None, on_done=None, during_final=None, pool=None):
     """The whole experiment. Returns a dict with the sweep, the chosen lambda, the final
     network, its history and its test-set results.
 
     ``on_done(index, result)`` is called as each training ends; ``during_final(partial)``
     runs in this process while the final model trains (the command draws the sweep's
-    figure then), with the result so far.
+    figure then), with the result so far. ``pool`` is a backend from parallel.py (a Dask
+    cluster, say); by default ``jobs`` local processes.
     """
     config.validate()
     started = time.perf_counter()
     data = split_digits() if data is None else data
     seeds = [int(s) for s in np.random.SeedSequence(config.seed).generate_state(len(config.lambdas) + 1)]
-    tasks = [(config, l2, seed, data, False) for l2, seed in zip(config.lambdas, seeds)]
-    with TaskPool(min(check_jobs(jobs), len(tasks))) as pool:
-        sweep = pool.map(train_one, tasks, on_done)
+    tasks = [(config, l2, seed, False) for l2, seed in zip(config.lambdas, seeds)]
+    with TaskPool(min(check_jobs(jobs), len(tasks))) if pool is None else pool as backend:
+        sweep = backend.map(train_one, tasks, on_done, shared=data)
         accuracies = [r["val_accuracy"] for r in sweep]
         ties = [i for i, a in enumerate(accuracies) if a == max(accuracies)]
         best = min(ties, key=lambda i: config.lambdas[i])  # ties: the smaller lambda
@@ -180,7 +181,7 @@ def run(config, jobs=1, data=None, on_done=None, during_final=None):
             "best_lambda": config.lambdas[best],
             "data": data,
         }
-        final = pool.submit(train_one, (config, config.lambdas[best], seeds[-1], data, True))
+        final = backend.submit(train_one, (config, config.lambdas[best], seeds[-1], True), shared=data)
         if during_final:
             during_final(result)
         final = final.result()
