@@ -214,6 +214,16 @@ def test_architecture_edited_to_disagree_with_the_tensors(saved):
     assert "0.weight" in load_error(path)
 
 
+def test_an_architecture_larger_than_the_file_is_refused_before_allocating(saved):
+    _, path = saved
+    header, data = header_of(path)
+    arch = json.loads(header["__metadata__"]["architecture"])
+    arch["layers"][0]["n_out"] = arch["layers"][3]["n_in"] = 10**9
+    header["__metadata__"]["architecture"] = json.dumps(arch)
+    write_with_header(path, header, data)
+    assert "needs" in load_error(path)
+
+
 @pytest.mark.parametrize(
     "edit, words",
     [

@@ -189,8 +189,8 @@ def _parse(f, path):
         )
     header = _header(f.read(n))
     meta = _metadata(header)
-    net = _network(meta["architecture"])
     data_size = size - 8 - n
+    net = _network(meta["architecture"], data_size)
     entries = _tensor_entries(header, net, meta, data_size)
     data = f.read(data_size)
     if len(data) != data_size:
@@ -236,17 +236,31 @@ def _metadata(header):
     return parsed
 
 
-def _network(arch):
+def _network(arch, data_size):
     if not isinstance(arch, dict) or not isinstance(arch.get("layers"), list):
         raise _Invalid("its architecture has no list of layers")
     if arch.get("loss") != "softmax_cross_entropy":
         raise _Invalid(f"its loss {arch.get('loss')!r} is unknown")
     try:
         dtype = as_dtype(arch.get("dtype"))
+        needed = _parameter_bytes(arch["layers"], dtype)
+        if needed > data_size:
+            raise _Invalid(f"its architecture needs {needed} bytes of weights but the file has {data_size}")
         layers = [_layer(spec, dtype) for spec in arch["layers"]]
         return Network(layers, loss=SoftmaxCrossEntropy())
     except (LayerwiseError, TypeError, ValueError, KeyError) as e:
         raise _Invalid(f"its architecture is invalid: {e}") from None
+
+
+def _parameter_bytes(layers, dtype):
+    """The bytes the Linear layers' weights and biases take, before anything is allocated."""
+    total = 0
+    for spec in layers:
+        if isinstance(spec, dict) and spec.get("type") == "Linear":
+            n_in, n_out = spec.get("n_in"), spec.get("n_out")
+            if type(n_in) is int and type(n_out) is int and n_in > 0 and n_out > 0:
+                total += (n_in + 1) * n_out * dtype.itemsize
+    return total
 
 
 def _layer(spec, dtype):
@@ -259,7 +273,7 @@ def _layer(spec, dtype):
             raise LayerwiseError(f"Linear sizes must be integers, not {n_in!r}x{n_out!r}")
         layer = Linear.__new__(Linear)  # weights come from the file: no initialisation
         layer.n_in, layer.n_out, layer.init = n_in, n_out, "glorot_uniform"
-        if n_in < 1 or n_out < 1 or n_in * n_out > 2**31:
+        if n_in < 1 or n_out < 1:
             raise LayerwiseError(f"Linear sizes {n_in}x{n_out} are out of range")
         layer.weight = Parameter("weight", np.zeros((n_in, n_out), dtype), decay=True)
         layer.bias = Parameter("bias", np.zeros(n_out, dtype), decay=False)
