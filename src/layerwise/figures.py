@@ -1,5 +1,8 @@
 """Figures for run directories, drawn with matplotlib's Agg backend to PNG files."""
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -7,6 +10,22 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 DPI = 100
+
+
+def _draw(calls):
+    for fn, args, kwargs in calls:
+        fn(*args, **kwargs)
+
+
+def draw_all(calls, jobs=1):
+    """Draws (function, arguments, keywords) calls, sharing them with a forked process
+    when ``jobs`` > 1: matplotlib is already imported, so the fork starts at once."""
+    if jobs < 2 or len(calls) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return _draw(calls)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        other = pool.submit(_draw, calls[1::2])
+        _draw(calls[::2])
+        other.result()
 
 
 def _save(fig, path):

@@ -36,44 +36,35 @@ def draw_sweep_figure(folder, result):
     )
 
 
-def draw_figures(folder, result):
-    """The figures of the final model (the sweep's figure is drawn by draw_sweep_figure)."""
+def figure_calls(folder, result):
+    """The figures of the final model, as (function, arguments, keywords) to draw."""
     data, final = result["data"], result["final"]
     path = {key: folder / name for key, (name, _) in FIGURES.items()}
-    figures.loss_curves(
-        path["loss_curves"],
-        final["history"].train_loss,
-        final["history"].val_loss,
-        title=f"final model, lambda = {result['best_lambda']:.4g}",
-    )
-    figures.confusion_matrix(path["confusion_matrix"], result["confusion"])
-    wrong = np.flatnonzero(result["test_predicted"] != data["y_test"])[:48]
-    figures.image_grid(
-        path["misclassified"],
-        data["X_test"][wrong].reshape(-1, 8, 8),
-        [f"{data['y_test'][i]} -> {result['test_predicted'][i]}" for i in wrong],
-        title=f"{len(np.flatnonzero(result['test_predicted'] != data['y_test']))} misclassified",
-    )
+    wrong = np.flatnonzero(result["test_predicted"] != data["y_test"])
     weights = final["net"].linears[0].weight.value.T  # one row of 64 per hidden unit
-    figures.image_grid(
-        path["first_layer_weights"],
-        weights.reshape(-1, 8, 8),
-        [str(i + 1) for i in range(len(weights))],
-        cmap="RdBu_r",
-        symmetric=True,
-    )
-    figures.series_per_layer(
-        path["gradient_norms"],
-        final["grad_norms"],
-        ylabel="||dL/dW||",
-        title="weight gradient norm per epoch",
-    )
-    return path
+    return [
+        (figures.loss_curves, (path["loss_curves"], final["history"].train_loss, final["history"].val_loss),
+         {"title": f"final model, lambda = {result['best_lambda']:.4g}"}),
+        (figures.confusion_matrix, (path["confusion_matrix"], result["confusion"]), {}),
+        (figures.image_grid, (path["misclassified"], data["X_test"][wrong[:48]].reshape(-1, 8, 8),
+                              [f"{data['y_test'][i]} -> {result['test_predicted'][i]}" for i in wrong[:48]]),
+         {"title": f"{len(wrong)} misclassified"}),
+        (figures.image_grid, (path["first_layer_weights"], weights.reshape(-1, 8, 8),
+                              [str(i + 1) for i in range(len(weights))]),
+         {"cmap": "RdBu_r", "symmetric": True}),
+        (figures.series_per_layer, (path["gradient_norms"], final["grad_norms"]),
+         {"ylabel": "||dL/dW||", "title": "weight gradient norm per epoch"}),
+    ]  # fmt: skip
+
+
+def draw_figures(folder, result, jobs=1):
+    """The figures of the final model (the sweep's figure is drawn by draw_sweep_figure)."""
+    figures.draw_all(figure_calls(folder, result), jobs)
 
 
 def write_report(folder, result, jobs, started):
     """Writes every file of the run directory; returns the text table for the terminal."""
-    draw_figures(folder, result)
+    draw_figures(folder, result, jobs)
     config, final = result["config"], result["final"]
     summary = table(result)
     report = {
