@@ -40,7 +40,7 @@ $(BENCH_STAMP): $(STAMP)
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP) data
-	$(BIN)/python bench/fashion_epoch.py --rounds 3 --epochs 2
+	$(BIN)/python bench/fashion_epoch.py --rounds 5 --epochs 2
 
 bench-tutorial: $(STAMP)
 	$(BIN)/python bench/tutorial_experiment.py --rounds 3

@@ -2,7 +2,7 @@
 scikit-learn's MLPClassifier, measured in the same run, plus inference time and the peak
 resident memory of a layerwise training run.
 
-    make bench          # or: .venv/bin/python bench/fashion_epoch.py --rounds 3 --epochs 1
+    make bench          # or: .venv/bin/python bench/fashion_epoch.py --rounds 5 --epochs 2
 
 The network is 784-256-128-10 with ReLU, trained with Adam (lr 1e-3), batch 128, float32.
 Every library runs with the same number of threads; each round trains each library from
@@ -91,16 +91,15 @@ def train_sklearn(X, y, epochs, seed):
     return (time.perf_counter() - started) / epochs, model
 
 
-def median_seconds(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def seconds(fn):
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
 
 
 def inference(net, model, X_test, repeats):
+    """Median seconds to predict class probabilities for X_test, layerwise and PyTorch
+    called in turn so that both see the same load."""
     import torch
 
     Xt = torch.from_numpy(X_test)
@@ -109,7 +108,22 @@ def inference(net, model, X_test, repeats):
         with torch.no_grad():
             return torch.softmax(model(Xt), dim=1)
 
-    return median_seconds(lambda: net.predict_proba(X_test), repeats), median_seconds(torch_proba, repeats)
+    times = [(seconds(lambda: net.predict_proba(X_test)), seconds(torch_proba)) for _ in range(repeats)]
+    ours, theirs = zip(*times)
+    return statistics.median(ours), statistics.median(theirs)
+
+
+def peak_rss_mb():
+    """This process's peak resident memory in MB. /proc's VmHWM counts only this program,
+    while ru_maxrss would also count the memory of the parent it was forked from."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def peak_rss_of_training(epochs, threads, data_dir):
@@ -119,19 +133,22 @@ def peak_rss_of_training(epochs, threads, data_dir):
         "from threadpoolctl import threadpool_limits;"
         f"X, y, _, _ = b.fashion({data_dir!r});"
         f"threadpool_limits({threads});"
-        f"b.train_layerwise(X, y, {epochs}, 0)"
+        f"b.train_layerwise(X, y, {epochs}, 0);"
+        "print(b.peak_rss_mb())"
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=root, capture_output=True, text=True
+    )
+    return float(result.stdout.split()[-1])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of training each library (default 3)")
-    parser.add_argument("--epochs", type=int, default=1, help="epochs per training (default 1)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of training each library (default 5)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per training (default 2)")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="threads for all")
     parser.add_argument("--data-dir", default=None, help="where fashion-mnist lives (default: search path)")
     args = parser.parse_args(argv)
@@ -144,7 +161,7 @@ def main(argv=None):
     print(f"Fashion-MNIST, {len(X)} training images, {sizes} ReLU, Adam, batch {BATCH}, float32")
     print(f"{args.threads} threads, {args.epochs} epoch(s) per training, {args.rounds} rounds")
     trainers = {"layerwise": train_layerwise, "pytorch": train_torch, "sklearn": train_sklearn}
-    seconds = {name: [] for name in trainers}
+    per_epoch = {name: [] for name in trainers}
     models = {}
     with threadpool_limits(args.threads):
         for r in range(args.rounds):
@@ -156,8 +173,8 @@ def main(argv=None):
                 flush=True,
             )
         net, model = models["layerwise"], models["pytorch"]
-        ours, theirs = inference(net, model, X_test, repeats=20)
-    median = {name: statistics.median(v) for name, v in seconds.items()}
+        ours, theirs = inference(net, model, X_test, repeats=30)
+    median = {name: statistics.median(v) for name, v in per_epoch.items()}
     accuracy = (net.predict(X_test) == y_test).mean()
     print("\nmedian seconds per epoch: " + ", ".join(f"{n} {v:.3f}" for n, v in median.items()))
     print(f"layerwise / pytorch: {median['layerwise'] / median['pytorch']:.2f}   (target <= 1.0)")
