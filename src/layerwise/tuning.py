@@ -271,19 +271,26 @@ def stratified_folds(y, k, seed):
     return [np.sort(np.array(f, dtype=np.intp)) for f in folds]
 
 
-def train_and_score(settings, X, y, Xv, yv, n_classes, seed):
-    """Trains one network; returns (net, validation loss without the L2 term, accuracy)."""
+def train(settings, X, y, n_classes, seed):
+    """One network trained with ``settings`` from ``seed``."""
     net = settings.network(X.shape[1], n_classes, seed)
+    optimizer = settings.make_optimizer()
     fit(
         net,
         X,
         y,
-        optimizer=settings.make_optimizer(),
+        optimizer=optimizer,
         epochs=settings.epochs,
         batch_size=settings.batch_size,
         l2=settings.l2,
         seed=seed,
     )
+    return net
+
+
+def train_and_score(settings, X, y, Xv, yv, n_classes, seed):
+    """Trains one network; returns (net, validation loss without the L2 term, accuracy)."""
+    net = train(settings, X, y, n_classes, seed)
     loss, accuracy = net.evaluate(Xv, yv)
     return net, loss, accuracy
 
@@ -434,17 +441,7 @@ def search(data, space, settings=None, *, seed=0, cv=None, pool=None, out=None, 
     final = replace(settings, **tasks[best["trial"]][2])
     # Like scikit-learn's refit: the chosen settings learn from every non-test example.
     X, y = np.concatenate([data.X_train, data.X_valid]), np.concatenate([data.y_train, data.y_valid])
-    net = final.network(X.shape[1], data.n_classes, best["seed"])
-    fit(
-        net,
-        X,
-        y,
-        optimizer=final.make_optimizer(),
-        epochs=final.epochs,
-        batch_size=final.batch_size,
-        l2=final.l2,
-        seed=best["seed"],
-    )
+    net = train(final, X, y, data.n_classes, best["seed"])
     result.update(
         best=best,
         best_settings=final,
