@@ -115,8 +115,7 @@ def image_grid(path, images, titles, *, columns=8, title=None, cmap="gray_r", sy
         mosaic[top : top + h, left : left + w] = image
     fig, ax = plt.subplots(figsize=(columns * 1.0, rows * 1.2 + (0.4 if title else 0.1)))
     limits = dict(vmin=-1, vmax=1) if symmetric else {}
-    colours = plt.get_cmap(cmap).copy()
-    colours.set_bad("white")
+    colours = plt.get_cmap(cmap).with_extremes(bad="white")
     ax.imshow(mosaic, cmap=colours, interpolation="nearest", **limits)
     for i, caption in enumerate(titles[:n]):
         r, c = divmod(i, columns)
