@@ -24,6 +24,7 @@ from .network import Network
 from .report import write_atomic
 
 FORMAT = "layerwise-model"
+CHECKPOINT_FORMAT = "layerwise-checkpoint"  # checkpoint.py: a model plus the training state
 FORMAT_VERSION = 1
 MODEL_FILENAME = "model.safetensors"  # the model's name inside a run directory
 MAX_HEADER = 16 * 2**20
@@ -61,6 +62,13 @@ def save(net, path, *, classes=None, preprocessing=None, metadata=None):
 
 def to_bytes(model):
     """The model file's content for a Model."""
+    tensors, metadata = model_parts(model)
+    return safetensors_bytes(tensors, metadata)
+
+
+def model_parts(model, fmt=FORMAT):
+    """A Model as (list of (name, array), metadata of strings): what a file of format
+    ``fmt`` holds for it; checkpoints add their own tensors and metadata."""
     net = model.network
     tensors = [(name, p.value) for name, p in net.named_parameters()]
     prep = model.preprocessing
@@ -71,7 +79,7 @@ def to_bytes(model):
             if getattr(prep, field) is not None:
                 tensors.append((f"preprocessing.{field}", getattr(prep, field)))
     metadata = {
-        "format": FORMAT,
+        "format": fmt,
         "format_version": str(FORMAT_VERSION),
         "layerwise_version": __version__,
         "architecture": _dumps(architecture(net)),
@@ -79,7 +87,7 @@ def to_bytes(model):
         "preprocessing": _dumps(prep_json),
         "metadata": _dumps(model.metadata),
     }
-    return _safetensors_bytes(tensors, metadata)
+    return tensors, metadata
 
 
 def architecture(net):
@@ -115,6 +123,11 @@ def _classes_json(classes):
     return {"dtype": dtype, "values": values}
 
 
+def dumps(obj):
+    """JSON text for a metadata value (no NaN), or a LayerwiseError."""
+    return _dumps(obj)
+
+
 def _dumps(obj):
     def default(value):
         if hasattr(value, "tolist"):
@@ -127,7 +140,7 @@ def _dumps(obj):
         raise LayerwiseError(f"metadata cannot be saved as JSON: {e}") from None
 
 
-def _safetensors_bytes(tensors, metadata):
+def safetensors_bytes(tensors, metadata):
     header = {"__metadata__": metadata}
     offset = 0
     for name, value in tensors:
@@ -162,36 +175,58 @@ def load(path):
     weights, shapes that disagree with the architecture) raises one LayerwiseError naming
     the file and what is wrong. Nothing in the file is executed.
     """
-    path = resolve_model_path(path)
+    model, _, _ = read_file(resolve_model_path(path), FORMAT)
+    return model
+
+
+def read_file(path, fmt, extra_tensors=None):
+    """Reads a file of format ``fmt`` (a model file, or a checkpoint) and validates it.
+
+    ``extra_tensors(metadata, network)`` names the tensors the file holds besides the
+    model's, as {name: shape} in the network's dtype, from the file's metadata (a dict of
+    strings); it raises LayerwiseError for metadata it cannot accept. Returns (Model, the
+    extra tensors as a dict of arrays, the metadata).
+    """
+    path = Path(path)
+    what = "checkpoint" if fmt != FORMAT else "model"
     try:
         with open(path, "rb") as f:
-            return _parse(f, path)
+            return _parse(f, fmt, extra_tensors)
     except OSError as e:
         raise LayerwiseError(f"cannot read {path}: {e.strerror or e}") from None
     except _Invalid as e:
-        raise LayerwiseError(f"{path} is not a valid layerwise model: {e}") from None
+        raise LayerwiseError(f"{path} is not a valid layerwise {what}: {e}") from None
 
 
 class _Invalid(Exception):
     """What is wrong with a model file, in words."""
 
 
-def _parse(f, path):
+def _parse(f, fmt, extra_tensors):
     f.seek(0, 2)
     size = f.tell()
     f.seek(0)
     if size < 8:
-        raise _Invalid(f"the file has only {size} bytes (truncated, or not a model file)")
+        raise _Invalid(f"the file has only {size} bytes (truncated, or not a layerwise file)")
     n = int.from_bytes(f.read(8), "little")
     if n > min(size - 8, MAX_HEADER):
         raise _Invalid(
-            f"the header claims {n} bytes but the file has {size} (truncated, or not a model file)"
+            f"the header claims {n} bytes but the file has {size} (truncated, or not a layerwise file)"
         )
     header = _header(f.read(n))
-    meta = _metadata(header)
+    meta = _metadata(header, fmt)
     data_size = size - 8 - n
     net = _network(meta["architecture"], data_size)
-    entries = _tensor_entries(header, net, meta, data_size)
+    expected = _expected_tensors(header, net, meta)
+    extra = {}
+    if extra_tensors is not None:
+        try:
+            extra = extra_tensors(meta["raw"], net)
+        except LayerwiseError as e:
+            raise _Invalid(str(e)) from None
+        code = DTYPE_CODES[net.dtype.name]
+        expected.update({name: (tuple(shape), code) for name, shape in extra.items()})
+    entries = _tensor_entries(header, expected, data_size)
     data = f.read(data_size)
     if len(data) != data_size:
         raise _Invalid("the file changed while it was read")
@@ -199,27 +234,30 @@ def _parse(f, path):
     net.set_weights([arrays[name] for name, _ in net.named_parameters()])
     try:
         prep = _preprocessing(meta["preprocessing"], arrays)
-        return Model(
+        model = Model(
             net, classes=_restore_classes(meta["classes"]), preprocessing=prep, metadata=meta["metadata"]
         )
     except LayerwiseError as e:
         raise _Invalid(str(e)) from None
+    return model, {name: arrays[name] for name in extra}, meta["raw"]
 
 
 def _header(raw):
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise _Invalid("its header is not JSON (not a safetensors file, or damaged)") from None
     if not isinstance(header, dict):
         raise _Invalid("its header is not a JSON object")
     return header
 
 
-def _metadata(header):
+def _metadata(header, fmt):
     meta = header.get("__metadata__")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, CHECKPOINT_FORMAT):
         raise _Invalid("the file has no layerwise metadata (a safetensors file from elsewhere?)")
+    if meta["format"] != fmt:
+        raise _Invalid(f"it is a {meta['format']} file, not a {fmt} file")
     version = meta.get("format_version")
     if version != str(FORMAT_VERSION):
         raise _Invalid(
@@ -229,10 +267,11 @@ def _metadata(header):
     for key in ("architecture", "classes", "preprocessing", "metadata"):
         try:
             parsed[key] = json.loads(meta[key])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, RecursionError):
             raise _Invalid(f"its {key} metadata is missing or not JSON") from None
     if not isinstance(parsed["metadata"], dict):
         raise _Invalid("its user metadata is not a JSON object")
+    parsed["raw"] = meta
     return parsed
 
 
@@ -293,14 +332,19 @@ def _number(value):
     return float(value)
 
 
-def _tensor_entries(header, net, meta, data_size):
-    """The header's tensor entries, checked against the tensors the architecture needs."""
+def _expected_tensors(header, net, meta):
+    """{name: (shape, dtype code)} of the tensors the architecture and preprocessing need."""
     dtype_code = DTYPE_CODES[net.dtype.name]
     expected = {name: (p.value.shape, dtype_code) for name, p in net.named_parameters()}
     prep = meta["preprocessing"]
     for field in ("mean", "std"):
         if isinstance(prep, dict) and f"preprocessing.{field}" in header:
             expected[f"preprocessing.{field}"] = ((net.n_features,), "F64")
+    return expected
+
+
+def _tensor_entries(header, expected, data_size):
+    """The header's tensor entries, checked against the tensors expected."""
     names = set(header) - {"__metadata__"}
     missing, extra = sorted(set(expected) - names), sorted(names - set(expected))
     if missing:
@@ -371,6 +415,8 @@ def _restore_classes(classes):
     if not isinstance(classes, dict) or not isinstance(classes.get("values"), list):
         raise _Invalid("its class labels are not a list")
     values, dtype = classes["values"], classes.get("dtype")
+    if not all(isinstance(v, (str, int, float, bool)) for v in values):
+        raise _Invalid("its class labels must be strings or numbers")
     if dtype == "object":
         out = np.empty(len(values), dtype=object)
         out[:] = values
@@ -379,6 +425,8 @@ def _restore_classes(classes):
         dtype = np.dtype(dtype)
         if dtype.kind not in "biufU":
             raise TypeError
+        if dtype.kind == "U":
+            dtype = np.dtype("U")  # as wide as the longest label, whatever width the file claims
         return np.array(values, dtype=dtype)
     except (TypeError, ValueError, OverflowError):
         raise _Invalid(f"its class labels have an invalid dtype {dtype!r}") from None

@@ -165,6 +165,7 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
                 callbacks=callbacks,
                 start_epoch=self.n_iter_,
                 history=History(),
+                check_classes=stopping,  # one batch of partial_fit may hold a single class
             )
         except LayerwiseError as e:
             raise ValueError(str(e)) from None

@@ -69,6 +69,28 @@ class EarlyStopping(Callback):
     def on_train_begin(self, net, history):
         self.net, self.history = net, history
         self.best, self.best_epoch, self.wait, self.best_weights = math.inf, None, 0, None
+        if getattr(self, "_restored", None) is not None:
+            self._apply(self._restored)
+            self._restored = None
+
+    @property
+    def stopped(self):
+        """True when the patience has run out (training should not go on)."""
+        return getattr(self, "wait", 0) > self.patience
+
+    def state_dict(self):
+        """The counters and best weights, to continue a training exactly (checkpoints)."""
+        weights = None if self.best_weights is None else [w.copy() for w in self.best_weights]
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "best_weights": weights}
+
+    def load_state_dict(self, state):
+        """Restores ``state_dict()``; it takes effect when the next fit() begins."""
+        self._restored = state
+        self.wait = int(state["wait"])
+
+    def _apply(self, state):
+        self.best, self.best_epoch = float(state["best"]), state["best_epoch"]
+        self.wait, self.best_weights = int(state["wait"]), state["best_weights"]
 
     def on_epoch_end(self, epoch, logs):
         if self.monitor not in logs:
@@ -96,6 +118,38 @@ def _restore_finite(params, *candidates):
             return
 
 
+def seed_generators(net, seed):
+    """The generator fit() shuffles with, from ``seed``; it also reseeds the network's
+    Dropout layers from ``seed``, so that the same seed gives bit-identical weights.
+
+    fit(seed=<int>) calls this itself. To checkpoint a training (checkpoint.py), call it
+    and pass the generator as ``seed``: fit then uses it, and the Dropout layers' own
+    generators, as they are.
+    """
+    rng = np.random.default_rng(seed)
+    if seed is not None:
+        dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
+        for layer, child in zip(dropouts, np.random.SeedSequence(seed).spawn(len(dropouts) + 1)[1:]):
+            layer.rng = np.random.default_rng(child)
+    return rng
+
+
+def _check_classes(y, yv):
+    """A training set needs two classes; a validation set only classes it has."""
+    present = np.unique(y)
+    if len(present) < 2:
+        raise LayerwiseError(
+            f"the training labels hold only one class ({present[0]}): a classifier needs at least two"
+        )
+    if yv is not None:
+        absent = np.setdiff1d(np.unique(yv), present)
+        if len(absent):
+            raise LayerwiseError(
+                f"the validation set has class {absent[0]}, which no training example has "
+                "(its accuracy could only be wrong); split the data so that training sees every class"
+            )
+
+
 def _batches(n, batch_size, rng, shuffle):
     order = rng.permutation(n) if shuffle else np.arange(n)
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
@@ -116,12 +170,18 @@ def fit(
     callbacks=(),
     start_epoch=0,
     history=None,
+    check_classes=True,
 ):
     """Trains ``net`` in place and returns a History.
 
     ``batch_size=None`` uses the full batch every step, as the tutorial does; otherwise
     each epoch visits the examples in mini-batches, shuffled by a generator seeded from
-    ``seed``. ``l2`` is the tutorial's lambda: the loss gets lambda/(2N) sum ||W||^2.
+    ``seed`` (an int, or a Generator from ``seed_generators`` to continue a checkpointed
+    training). ``l2`` is the tutorial's lambda: the loss gets lambda/(2N) sum ||W||^2.
+    ``start_epoch`` and ``history`` continue an earlier training: epochs are numbered from
+    ``start_epoch`` and appended to ``history``.
+    A training set with a single class, or a validation set with a class the training set
+    lacks, is an error (``check_classes=False`` allows both, for one batch of a stream).
     A loss that becomes NaN or infinite raises TrainingDiverged naming the epoch, with the
     network set back to its last finite weights.
     """
@@ -142,12 +202,11 @@ def fit(
         Xv, yv = validation_data
         Xv = net.check_X(Xv)
         yv = net.check_y(yv, len(Xv))
+    if check_classes:
+        _check_classes(y, yv)
 
-    rng = np.random.default_rng(seed)
-    if seed is not None:  # dropout masks follow fit's seed too, for bit-identical reruns
-        dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
-        for layer, child in zip(dropouts, np.random.SeedSequence(seed).spawn(len(dropouts) + 1)[1:]):
-            layer.rng = np.random.default_rng(child)
+    # Dropout masks follow fit's seed too, for bit-identical reruns.
+    rng = seed if isinstance(seed, np.random.Generator) else seed_generators(net, seed)
 
     history = history if history is not None else History()
     callbacks = list(callbacks)
