@@ -145,3 +145,13 @@ def test_digits_split_is_the_tutorials(reference):
     names = ["X_train", "X_valid", "X_test", "y_train", "y_valid", "y_test"]
     assert all(np.array_equal(ours[n], t) for n, t in zip(names, theirs))
     assert [len(ours[n]) for n in names[3:]] == [721, 482, 594]
+
+
+def test_a_local_dask_cluster_gives_the_same_report(tmp_path):
+    reports = []
+    for name, backend in (("jobs", ["--jobs", "1"]), ("dask", ["--dask-local", "2"])):
+        assert main(["reproduce", *FAST, *backend, "--out", str(tmp_path / name)]) == 0
+        reports.append(json.loads((tmp_path / name / "report.json").read_text()))
+    keys = ["validation_accuracy", "validation_loss", "best_lambda", "test_accuracy", "final_history"]
+    assert [reports[0][k] for k in keys] == [reports[1][k] for k in keys]
+    assert reports[1]["backend"] == "local Dask cluster of 2 workers"

@@ -166,6 +166,7 @@ class DaskPool:
             check_jobs(local_workers)
         self.address, self.local_workers = address, local_workers
         self.client = self.cluster = None
+        self.scattered = {}
 
     def __enter__(self):
         try:
@@ -190,6 +191,7 @@ class DaskPool:
         return self
 
     def __exit__(self, *exc):
+        self.scattered.clear()
         if self.client is not None:
             self.client.close()
         if self.cluster is not None:
@@ -204,7 +206,7 @@ class DaskPool:
         from distributed import as_completed as dask_completed
 
         tasks = list(tasks)
-        data = self.client.scatter(shared, broadcast=True) if shared is not None else None
+        data = self._scatter(shared)
         futures = {self.client.submit(_call, fn, task, data, pure=False): i for i, task in enumerate(tasks)}
         results = [None] * len(tasks)
         for future in dask_completed(futures):
@@ -220,8 +222,40 @@ class DaskPool:
         return results
 
     def submit(self, fn, task, shared=None):
-        data = self.client.scatter(shared, broadcast=True) if shared is not None else None
-        return self.client.submit(_call, fn, task, data, pure=False)
+        return self.client.submit(_call, fn, task, self._scatter(shared), pure=False)
+
+    def _scatter(self, shared):
+        """The shared data, sent to every worker once; the pool holds on to it until it closes."""
+        if shared is None:
+            return None
+        if id(shared) not in self.scattered:
+            self.scattered[id(shared)] = (shared, self.client.scatter(shared, broadcast=True))
+        return self.scattered[id(shared)][1]
+
+
+def backend(jobs=None, dask=None, dask_local=None):
+    """The backend the command-line options ask for: (backend, description)."""
+    if sum(x is not None for x in (jobs, dask, dask_local)) > 1:
+        raise LayerwiseError("give only one of --jobs, --dask and --dask-local")
+    if dask:
+        return DaskPool(address=dask), f"Dask cluster {dask}"
+    if dask_local is not None:
+        check_jobs(dask_local)
+        return DaskPool(local_workers=dask_local), f"local Dask cluster of {dask_local} workers"
+    pool = TaskPool(check_jobs(jobs))
+    return pool, f"{pool.jobs} local process{'es' if pool.jobs > 1 else ''}"
+
+
+def add_backend_arguments(parser):
+    """--jobs, --dask and --dask-local, as `tune` and `reproduce` take them."""
+    where = parser.add_argument_group("where trainings run")
+    where.add_argument("--jobs", type=int, default=None, help="local processes (default: all cores)")
+    where.add_argument(
+        "--dask", default=None, metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786"
+    )
+    where.add_argument(
+        "--dask-local", type=int, default=None, metavar="N", help="a local Dask cluster of N workers"
+    )
 
 
 def run_tasks(fn, tasks, jobs=1, on_done=None, shared=None):

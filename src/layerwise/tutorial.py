@@ -11,6 +11,7 @@ from its own seed, so the results do not depend on the number of processes.
 
 import importlib.util
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -161,15 +162,15 @@ def run(config, jobs=1, data=None, on_done=None, during_final=None, pool=None):
 
     ``on_done(index, result)`` is called as each training ends; ``during_final(partial)``
     runs in this process while the final model trains (the command draws the sweep's
-    figure then), with the result so far. ``pool`` is a backend from parallel.py (a Dask
-    cluster, say); by default ``jobs`` local processes.
+    figure then), with the result so far. ``pool`` is an open backend from parallel.py
+    (a Dask cluster, say); by default ``jobs`` local processes.
     """
     config.validate()
     started = time.perf_counter()
     data = split_digits() if data is None else data
     seeds = [int(s) for s in np.random.SeedSequence(config.seed).generate_state(len(config.lambdas) + 1)]
     tasks = [(config, l2, seed, False) for l2, seed in zip(config.lambdas, seeds)]
-    with TaskPool(min(check_jobs(jobs), len(tasks))) if pool is None else pool as backend:
+    with TaskPool(min(check_jobs(jobs), len(tasks))) if pool is None else nullcontext(pool) as backend:
         sweep = backend.map(train_one, tasks, on_done, shared=data)
         accuracies = [r["val_accuracy"] for r in sweep]
         ties = [i for i, a in enumerate(accuracies) if a == max(accuracies)]

@@ -62,7 +62,7 @@ def draw_figures(folder, result, jobs=1):
     figures.draw_all(figure_calls(folder, result), jobs)
 
 
-def write_report(folder, result, jobs, started):
+def write_report(folder, result, jobs, started, backend=None):
     """Writes every file of the run directory; returns the text table for the terminal."""
     draw_figures(folder, result, jobs)
     config, final = result["config"], result["final"]
@@ -82,6 +82,7 @@ def write_report(folder, result, jobs, started):
         "config": config.to_dict(),
         "seed": config.seed,
         "jobs": jobs,
+        "backend": backend or f"{jobs} local processes",
         "training_seconds": result["train_seconds"],
         "figures": {key: name for key, (name, _) in FIGURES.items()},
         "environment": environment(),

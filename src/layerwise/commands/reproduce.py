@@ -8,12 +8,14 @@ accuracy. Writes report.json, report.md and figures to the run directory.
 examples:
   layerwise reproduce
   layerwise reproduce --epochs 200 --lambdas "logspace(-3,1,5)" --jobs 2 --out runs/quick
+  layerwise reproduce --dask-local 2
   layerwise reproduce --hidden 64,32 --activation tanh --output-activation none
 """
 
 import sys
 import time
 
+from .. import parallel
 from .. import report as reporting
 from ..options import hidden_sizes, number_list
 
@@ -39,9 +41,7 @@ def add_arguments(p):
     )
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="default float32")
     p.add_argument("--seed", type=int, default=0, help="seed of every initialisation (default 0)")
-    p.add_argument(
-        "--jobs", type=int, default=None, help="trainings run at once, one per process (default: all cores)"
-    )
+    parallel.add_backend_arguments(p)
     p.add_argument("--out", default=None, help="run directory to create (default runs/<timestamp>-reproduce)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
 
@@ -76,12 +76,10 @@ def _draw_sweep_figure(folder, partial):
 
 def run(args):
     started = time.perf_counter()
-    from ..parallel import check_jobs
-
     config = config_from_args(args)
-    jobs = check_jobs(args.jobs)
+    pool, backend_name = parallel.backend(args.jobs, args.dask, args.dask_local)
     out = args.out or reporting.default_run_dir("reproduce")
-    with reporting.run_directory(out) as tmp:
+    with pool, reporting.run_directory(out) as tmp:
         from tqdm import tqdm
 
         from .. import tutorial
@@ -95,14 +93,14 @@ def run(args):
         )
         result = tutorial.run(
             config,
-            jobs=jobs,
+            pool=pool,
             on_done=lambda i, r: bar.update(),
             during_final=lambda partial: _draw_sweep_figure(tmp, partial),
         )
         bar.close()
         from ..tutorial_report import write_report
 
-        summary = write_report(tmp, result, jobs=jobs, started=started)
+        summary = write_report(tmp, result, jobs=pool.jobs, backend=backend_name, started=started)
     if not args.quiet:
         print(summary)
     print(f"run directory: {out}")

@@ -25,6 +25,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from .. import parallel
 from .. import report as reporting
 from ..errors import LayerwiseError
 from ..options import hidden_sizes, positive_int
@@ -78,14 +79,7 @@ def add_arguments(p):
     fixed.add_argument("--schedule", default="constant", choices=["constant", "step", "cosine"])
     fixed.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     fixed.add_argument("--seed", type=int, default=0, help="seed of the splits and of every trial's seed")
-    where = p.add_argument_group("where trials run")
-    where.add_argument("--jobs", type=int, default=None, help="local processes (default: all cores)")
-    where.add_argument(
-        "--dask", default=None, metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://host:8786"
-    )
-    where.add_argument(
-        "--dask-local", type=int, default=None, metavar="N", help="a local Dask cluster of N workers"
-    )
+    parallel.add_backend_arguments(p)
     p.add_argument("--out", default=None, help="run directory (default runs/<timestamp>-tune)")
     p.add_argument("--resume", action="store_true", help="continue the search already in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
@@ -147,21 +141,6 @@ def spec_from_args(args):
     return space, settings, json.loads(json.dumps(spec))
 
 
-def backend_from_args(args):
-    from ..parallel import DaskPool, TaskPool, check_jobs
-
-    chosen = [x is not None for x in (args.jobs, args.dask, args.dask_local)]
-    if sum(chosen) > 1:
-        raise LayerwiseError("give only one of --jobs, --dask and --dask-local")
-    if args.dask:
-        return DaskPool(address=args.dask), f"Dask cluster {args.dask}"
-    if args.dask_local is not None:
-        check_jobs(args.dask_local)
-        return DaskPool(local_workers=args.dask_local), f"local Dask cluster of {args.dask_local} workers"
-    pool = TaskPool(check_jobs(args.jobs))
-    return pool, f"{pool.jobs} local process{'es' if pool.jobs > 1 else ''}"
-
-
 def prepare(spec, data_dir):
     """The dataset with validation and test parts, scaled with statistics of the training part."""
     from ..datasets import load
@@ -219,7 +198,7 @@ def run(args):
     space, settings, spec = spec_from_args(args)
     if args.resume and not args.out:
         raise LayerwiseError("--resume needs the run directory: --out DIR")
-    backend, backend_name = backend_from_args(args)
+    backend, backend_name = parallel.backend(args.jobs, args.dask, args.dask_local)
     data = prepare(spec, args.data_dir)
     n = len(space.trials_settings(args.seed))
     with backend:  # connects to the cluster before the run directory is made
