@@ -50,6 +50,46 @@ def run_directory(out):
         raise LayerwiseError(f"cannot create {out}: {e.strerror or e}") from None
 
 
+@contextmanager
+def live_run_directory(out, keep=lambda error: False):
+    """Creates ``out`` (absent, or an empty folder) for a run that writes into it while it
+    works, such as a training that leaves checkpoints; yields its Path. Each file must go
+    in whole (``write_atomic``), so the folder never holds a half-written one.
+
+    When the block raises, the folder is removed with what the run wrote into it, unless
+    ``keep(error)`` says it holds something worth keeping (a checkpoint to resume from).
+    Problems with the location are reported before any work starts.
+    """
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise LayerwiseError(f"output directory {out} already exists and is not empty")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise LayerwiseError(f"cannot create {out}: {e.strerror or e}") from None
+    try:
+        yield out
+    except BaseException as error:
+        if not keep(error):
+            _empty(out, remove=created)
+        raise
+
+
+def _empty(folder, remove):
+    if remove:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for path in folder.iterdir():
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def remove_temporaries(folder, name):
+    """Removes what ``write_atomic`` leaves of ``name`` when a process is killed while writing."""
+    for path in Path(folder).glob(f".{name}.*"):
+        path.unlink(missing_ok=True)
+
+
 def write_atomic(path, data):
     """Writes bytes or text to ``path`` via a temporary file and a rename."""
     path = Path(path)

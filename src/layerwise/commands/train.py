@@ -6,21 +6,33 @@ folder holding the four MNIST-format IDX files. A stratified, seeded share of th
 examples (--validation) is held out for validation, unless the dataset has its own
 validation set (the digits do: the tutorial's split). The run directory gets the model
 (model.safetensors, with its preprocessing and class names), report.json and figures of
-the loss, the accuracy and the test set's confusion matrix; it appears only when the
-training succeeded.
+the loss, the accuracy and the test set's confusion matrix, each written whole when the
+training has succeeded.
+
+Checkpoints: --checkpoint-every N writes checkpoint.safetensors in the run directory every
+N epochs (weights, optimizer state, random generator states, epoch, history), and Ctrl-C
+writes one of the last finished epoch; `layerwise train --resume RUN_DIR` continues from
+it, with the settings it records, to the weights an uninterrupted run would reach. A loss
+that becomes NaN or infinite stops the run, which keeps the last finite weights in its
+model.safetensors and exits with status 1.
 
 examples:
   layerwise train --data digits --hidden 48,32 --epochs 50
   layerwise train --data fashion-mnist --hidden 256,128 --activation relu --optimizer adam \\
       --lr 1e-3 --batch-size 128 --epochs 20 --dropout 0.2
   layerwise train --data my.csv --label-column label --scaling standard --early-stopping
+  layerwise train --data fashion-mnist --epochs 30 --checkpoint-every 5 --out runs/long
+  layerwise train --resume runs/long
 """
 
+import argparse
+import hashlib
 import sys
 import time
+from pathlib import Path
 
 from .. import report as reporting
-from ..errors import LayerwiseError
+from ..errors import LayerwiseError, TrainingDiverged
 from ..options import hidden_sizes, positive_int
 
 DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01}
@@ -29,7 +41,7 @@ DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01}
 def add_arguments(p):
     data = p.add_argument_group("data")
     data.add_argument(
-        "--data", required=True, help="digits, mnist, fashion-mnist, or a CSV/NPZ file or IDX folder"
+        "--data", default=None, help="digits, mnist, fashion-mnist, or a CSV/NPZ file or IDX folder"
     )
     data.add_argument("--data-dir", default=None, help="where named datasets live (before $LAYERWISE_DATA)")
     data.add_argument(
@@ -80,11 +92,36 @@ def add_arguments(p):
     opt.add_argument("--seed", type=int, default=0, help="seed of the split, weights, shuffles, dropout")
     p.add_argument("--out", default=None, help="run directory to create (default runs/<timestamp>-train)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+    saving = p.add_argument_group("checkpoints")
+    saving.add_argument(
+        "--checkpoint-every",
+        default=None,
+        metavar="N",
+        help="write checkpoint.safetensors every N epochs (Ctrl-C always writes one)",
+    )
+    saving.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its checkpoint, with the settings it records",
+    )
+
+
+# Options that may come with --resume; every other setting comes from the checkpoint.
+RESUME_OPTIONS = {"resume", "quiet", "checkpoint_every", "data_dir"}
+SETTING_KEYS = (
+    "data", "hidden", "activation", "output_activation", "dropout", "init", "dtype", "optimizer", "lr",
+    "momentum", "nesterov", "batch_size", "epochs", "l2", "schedule", "early_stopping", "patience",
+    "validation", "scaling", "label_column", "seed",
+)  # fmt: skip
 
 
 def settings_from_args(args):
     """Every setting checked and normalised, before any data is read."""
     from ..layers import activation_layer
+
+    if args.data is None:
+        raise LayerwiseError("give --data (a dataset name or path), or --resume RUN_DIR")
 
     activation_layer(args.activation)
     output = (
@@ -169,46 +206,202 @@ def prepare(settings, data_dir):
 
 def run(args):
     started = time.perf_counter()
+    every = (
+        None if args.checkpoint_every is None else positive_int(args.checkpoint_every, "--checkpoint-every")
+    )
+    if args.resume is not None:
+        return _resume(args, every, started)
     settings = settings_from_args(args)
-    out = args.out or reporting.default_run_dir("train")
-    show = not args.quiet
-    with reporting.run_directory(out) as tmp:
+    out = Path(args.out or reporting.default_run_dir("train"))
+    with reporting.live_run_directory(out, keep=_worth_keeping(out)) as folder:
         data, prep = prepare(settings, args.data_dir)
-        if show:
-            print(_describe(data, settings), flush=True)
         net, optimizer = build(settings, data.n_features, data.n_classes)
-        history = _fit(net, optimizer, data, settings, show)
-        results = _write_run(tmp, net, data, prep, settings, history, started)
+        rng = _seed_generators(net, settings["seed"])
+        metadata = {"dataset": data.name, "data": str(settings["data"]), "settings": settings,
+                    "data_dir": args.data_dir, "checkpoint_every": every,
+                    "training_data_sha256": _fingerprint(data)}  # fmt: skip
+        model = _model(net, data, prep, metadata)
+        early = _early_stopping(settings)
+        return _train(folder, model, optimizer, rng, early, data, None, every, not args.quiet, started)
+
+
+def _resume(args, every, started):
+    """Continues the run in args.resume from its checkpoint."""
+    from ..checkpoint import CHECKPOINT_FILENAME, load_checkpoint, restore
+    from ..persistence import MODEL_FILENAME
+
+    _check_resume_options(args)
+    folder = Path(args.resume)
+    path = folder / CHECKPOINT_FILENAME
+    if not path.is_file():
+        if (folder / MODEL_FILENAME).is_file():
+            raise LayerwiseError(f"{folder} holds a finished run: there is nothing to resume")
+        raise LayerwiseError(
+            f"no checkpoint to resume from in {folder} (runs started with --checkpoint-every N, "
+            "or stopped with Ctrl-C, leave one)"
+        )
+    reporting.remove_temporaries(folder, CHECKPOINT_FILENAME)
+    state = load_checkpoint(path)
+    metadata = state.model.metadata
+    settings = _recorded_settings(metadata, path)
+    every = every or metadata.get("checkpoint_every")
+    data, prep = prepare(settings, args.data_dir or metadata.get("data_dir"))
+    if _fingerprint(data) != metadata.get("training_data_sha256"):
+        raise LayerwiseError(
+            f"the training data of {settings['data']} are not those the checkpoint was trained on"
+        )
+    net, optimizer = build(settings, data.n_features, data.n_classes)
+    if state.model.network.sizes != net.sizes or state.model.network.dtype != net.dtype:
+        raise LayerwiseError(f"{path} holds a network that its recorded settings do not describe")
+    early = _early_stopping(settings)
+    rng = restore(state, optimizer, early)
+    model = _model(state.model.network, data, prep, {**metadata, "checkpoint_every": every})
+    return _train(folder, model, optimizer, rng, early, data, state, every, not args.quiet, started)
+
+
+def _train(folder, model, optimizer, rng, early, data, state, every, show, started):
+    """Trains (from ``state`` when resuming), then writes the run's files; Ctrl-C writes a
+    checkpoint, and a diverging loss writes the last finite weights."""
+    import layerwise as lw
+
+    from ..checkpoint import CHECKPOINT_FILENAME, Checkpointer
+
+    settings = model.metadata["settings"]
+    if show:
+        print(_describe(data, settings), flush=True)
+    history = state.history if state is not None else lw.History()
+    saver = Checkpointer(folder / CHECKPOINT_FILENAME, every, model, optimizer, rng, early)
+    try:
+        _fit(model.network, optimizer, rng, early, saver, data, settings, history, show)
+        results = _write_run(folder, model.network, data, model.preprocessing, settings, history, started)
+    except KeyboardInterrupt:
+        return _interrupted(folder, saver)
+    except TrainingDiverged as e:
+        path = _write_diverged(folder, model, e)
+        raise TrainingDiverged(f"{e}, saved in {path}", epoch=e.epoch, history=e.history) from None
+    (folder / CHECKPOINT_FILENAME).unlink(missing_ok=True)
     if show:
         print(results["summary"])
-    print(f"run directory: {out}")
+    print(f"run directory: {folder}")
     return 0
 
 
-def _fit(net, optimizer, data, settings, show):
+def _fit(net, optimizer, rng, early, saver, data, settings, history, show):
     import layerwise as lw
 
     from ..progress import EpochLines, EpochProgress
 
-    callbacks = []
-    if settings["early_stopping"]:
-        callbacks.append(lw.EarlyStopping(monitor="val_loss", patience=settings["patience"]))
+    callbacks = [early] if early is not None else []
+    callbacks.append(saver)  # after early stopping, whose counters it saves
+    epochs = settings["epochs"]
     if show:
-        epochs = settings["epochs"]
         n = len(data.y_train)
         callbacks += [EpochProgress(n, epochs, enabled=sys.stderr.isatty()), EpochLines(epochs, n)]
+    done = history.epochs
+    if early is not None and early.stopped:  # it stopped training right after the checkpoint
+        history.stopped_epoch, epochs = done - 1, done
     return lw.fit(
         net,
         data.X_train,
         data.y_train,
         optimizer=optimizer,
-        epochs=settings["epochs"],
+        epochs=epochs - done,
         batch_size=settings["batch_size"],
         l2=settings["l2"],
         validation_data=(data.X_valid, data.y_valid),
-        seed=settings["seed"],
+        seed=rng,
         callbacks=callbacks,
+        start_epoch=done,
+        history=history,
     )
+
+
+def _interrupted(folder, saver):
+    state = saver.save()
+    print(
+        f"\nlayerwise train: interrupted; the checkpoint of epoch {state.epoch} is in {saver.path}\n"
+        f"resume with: layerwise train --resume {folder}",
+        file=sys.stderr,
+    )
+    return 130
+
+
+def _write_diverged(folder, model, error):
+    """The last finite weights and a report of the divergence; returns the model's path."""
+    from ..persistence import MODEL_FILENAME, save
+
+    metadata = {**model.metadata, "diverged_at_epoch": error.epoch}
+    path = save(model.network, folder / MODEL_FILENAME, classes=model.classes,
+                preprocessing=model.preprocessing, metadata=metadata)  # fmt: skip
+    report = {
+        "command": "train",
+        "status": "diverged",
+        "error": str(error),
+        "diverged_at_epoch": error.epoch,
+        "settings": model.metadata["settings"],
+        "history": error.history.to_dict() if error.history is not None else None,
+        "model": MODEL_FILENAME,
+        "environment": reporting.environment(),
+    }
+    reporting.write_json(folder / "report.json", report)
+    return path
+
+
+def _worth_keeping(folder):
+    """A failed run keeps its folder when it holds a checkpoint or the weights of a divergence."""
+    from ..checkpoint import CHECKPOINT_FILENAME
+
+    return lambda error: isinstance(error, TrainingDiverged) or (folder / CHECKPOINT_FILENAME).is_file()
+
+
+def _seed_generators(net, seed):
+    from ..training import seed_generators
+
+    return seed_generators(net, seed)
+
+
+def _early_stopping(settings):
+    import layerwise as lw
+
+    if not settings["early_stopping"]:
+        return None
+    return lw.EarlyStopping(monitor="val_loss", patience=settings["patience"])
+
+
+def _model(net, data, prep, metadata):
+    from ..model import Model
+
+    return Model(net, classes=data.classes, preprocessing=prep, metadata=metadata)
+
+
+def _fingerprint(data):
+    """SHA-256 of the training examples and labels, as prepared for the network."""
+    digest = hashlib.sha256()
+    for array in (data.X_train, data.y_train):
+        digest.update(array.dtype.str.encode() + str(array.shape).encode())
+        digest.update(memoryview(array.reshape(-1)))
+    return digest.hexdigest()
+
+
+def _recorded_settings(metadata, path):
+    settings = metadata.get("settings")
+    if not isinstance(settings, dict) or any(key not in settings for key in SETTING_KEYS):
+        raise LayerwiseError(f"{path} does not record the settings of a layerwise train run")
+    return settings
+
+
+def _check_resume_options(args):
+    defaults = argparse.ArgumentParser()
+    add_arguments(defaults)
+    defaults = vars(defaults.parse_args([]))
+    given = [
+        k for k, v in vars(args).items() if k in defaults and k not in RESUME_OPTIONS and v != defaults[k]
+    ]
+    if given:
+        option = "--" + given[0].replace("_", "-")
+        raise LayerwiseError(
+            f"--resume continues with the settings the checkpoint records; {option} cannot change them"
+        )
 
 
 def _describe(data, settings):
