@@ -106,26 +106,24 @@ def _first_line(lines):
 def read_arrays(path, model):
     """The array of an NPY file, or of an NPZ file ("X", else its only array), as rows:
     shape (N, n_features), (N, height, width) or a single row (n_features,)."""
-    try:
-        if path.suffix.lower() == ".npy":
-            array = np.load(path, allow_pickle=False)
-        else:
-            with np.load(path, allow_pickle=False) as data:
-                array = _pick_array(data, path)
-    except (OSError, ValueError, EOFError) as e:
-        raise LayerwiseError(f"input {path} is not a NumPy file that can be read safely ({e})") from None
+    from .datasets.arrays import read_npy, read_npz
+
+    if path.suffix.lower() == ".npy":
+        array = read_npy(path)
+    else:
+        array = _pick_array(read_npz(path), path)
     if array.dtype.kind not in "biuf":
         raise LayerwiseError(f"input {path} holds {array.dtype} values, not numbers")
     rows = _as_rows(array, model.n_features, path)
     return [f"{path}[{i}]" for i in range(len(rows))], _finite(rows.astype(np.float64), path)
 
 
-def _pick_array(data, path):
-    if "X" in data.files:
-        return data["X"]
-    if len(data.files) == 1:
-        return data[data.files[0]]
-    raise LayerwiseError(f"input {path} holds arrays {', '.join(data.files)}; name the one to use X")
+def _pick_array(arrays, path):
+    if "X" in arrays:
+        return arrays["X"]
+    if len(arrays) == 1:
+        return next(iter(arrays.values()))
+    raise LayerwiseError(f"input {path} holds arrays {', '.join(arrays) or 'none'}; name the one to use X")
 
 
 def _as_rows(array, n_features, path):

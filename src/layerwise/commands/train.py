@@ -193,7 +193,7 @@ def prepare(settings, data_dir):
     from ..preprocessing import fit_preprocessing
 
     data = load(settings["data"], data_dir, label_column=settings["label_column"])
-    data = data.with_validation(settings["validation"], seed=settings["seed"])
+    data = data.with_validation(settings["validation"], seed=settings["seed"]).check_trainable()
     prep = fit_preprocessing(
         data.X_train, settings["scaling"], pixel_max=data.pixel_max, image_shape=data.image_shape
     )

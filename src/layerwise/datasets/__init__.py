@@ -98,6 +98,24 @@ class Dataset:
     def n_classes(self):
         return len(self.classes)
 
+    def check_trainable(self):
+        """A classifier can learn from this dataset: its training set has two classes or
+        more, and its validation set no class the training set lacks."""
+        present = np.unique(self.y_train)
+        if len(present) < 2:
+            name = self.classes[present[0]]
+            raise LayerwiseError(
+                f"{self.name}: every training example has the class {name!r}; a classifier needs two or more"
+            )
+        if self.y_valid is not None:
+            absent = np.setdiff1d(np.unique(self.y_valid), present)
+            if len(absent):
+                raise LayerwiseError(
+                    f"{self.name}: the validation set has the class {self.classes[absent[0]]!r}, "
+                    "which no training example has"
+                )
+        return self
+
     def with_validation(self, fraction, seed=None):
         """This dataset with a stratified, seeded ``fraction`` of the training examples
         moved to the validation set (unchanged if it has a validation set already)."""

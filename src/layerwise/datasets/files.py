@@ -2,13 +2,16 @@
 
 import gzip
 import re
-import zipfile
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import LayerwiseError
+from .arrays import read_npz
 
+MAX_CLASSES = 1000  # integer labels are class indices 0..MAX_CLASSES-1
 _INTEGER = re.compile(r"^[+-]?\d+(\.0*)?$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf)$", re.I)
 
@@ -31,13 +34,7 @@ def load_csv(path, label_column=0, delimiter=","):
     features = [i for i in range(n_columns) if i != label]
     if not features:
         raise LayerwiseError(f"{path} has only one column: there are no features besides the labels")
-    try:
-        X = np.loadtxt(
-            path, delimiter=delimiter, skiprows=int(header), usecols=features, dtype=np.float32, ndmin=2
-        )
-        raw = np.loadtxt(path, delimiter=delimiter, skiprows=int(header), usecols=[label], dtype=str, ndmin=1)
-    except ValueError as e:
-        raise LayerwiseError(f"{path}: {e}".rstrip(".")) from None
+    X, raw = _read_table(path, delimiter, int(header), features, label)
     if len(X) == 0:
         raise LayerwiseError(f"{path} has no rows of data")
     bad = ~np.isfinite(X)
@@ -50,17 +47,28 @@ def load_csv(path, label_column=0, delimiter=","):
     return np.ascontiguousarray(X), y, classes
 
 
+def _read_table(path, delimiter, skip, features, label):
+    """The feature columns as float32 and the label column as text."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an empty table is reported by the caller, as an error
+            read = lambda columns, dtype, ndmin: np.loadtxt(  # noqa: E731
+                path, delimiter=delimiter, skiprows=skip, usecols=columns, dtype=dtype, ndmin=ndmin
+            )
+            return read(features, np.float32, 2), read([label], str, 1)
+    except ValueError as e:
+        raise LayerwiseError(f"{path}: {e}".rstrip(".")) from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise LayerwiseError(f"{path} cannot be read: {e}") from None
+
+
 def load_npz(path):
     """Arrays from an NPZ archive: ``X_train``/``y_train`` with optional ``X_test``/``y_test``
     and ``X_valid``/``y_valid`` (``x_train`` and so on as Keras writes them), or ``X``/``y``;
     optionally ``classes``. Returns a dict of float32 feature arrays (N, features) and
     integer label arrays under those names (X and y become X_train and y_train)."""
     path = _existing_file(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise LayerwiseError(f"{path} is not a readable NPZ file: {e}") from None
+    arrays = read_npz(path)
     keys = {key.lower(): key for key in arrays}
     if "x" in keys and "x_train" not in keys:
         keys["x_train"], keys["y_train"] = keys.pop("x"), keys.pop("y", "y")
@@ -80,6 +88,8 @@ def load_npz(path):
         if classes.ndim != 1:
             raise LayerwiseError(f"{path}: classes must be a 1-D array of names")
         out["classes"] = [str(c) for c in classes]
+        if len(set(out["classes"])) != len(classes):
+            raise LayerwiseError(f"{path}: the class names are not distinct")
     return out
 
 
@@ -88,19 +98,21 @@ def _checked_pair(X, y, part, path):
         raise LayerwiseError(
             f"{path}: X_{part} must be a numeric array of 2 or more dimensions, not {X.dtype} {X.shape}"
         )
-    if len(X) != len(y):
-        raise LayerwiseError(f"{path}: X_{part} has {len(X)} examples but y_{part} has {len(y)} labels")
-    if len(X) == 0:
-        raise LayerwiseError(f"{path}: X_{part} has no examples")
-    features = np.ascontiguousarray(X.reshape(len(X), -1), dtype=np.float32)
-    if not np.isfinite(features).all():
-        raise LayerwiseError(f"{path}: X_{part} contains NaN or infinite values")
     if y.ndim != 1 or y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not _integral(y)):
         raise LayerwiseError(f"{path}: y_{part} must be a 1-D array of integer labels")
-    labels = y.astype(np.intp)
-    if labels.min() < 0:
-        raise LayerwiseError(f"{path}: y_{part} has label {labels.min()}; labels must be 0 or more")
-    return features, labels, X.shape[1:]
+    if len(X) != len(y):
+        raise LayerwiseError(f"{path}: X_{part} has {len(X)} examples but y_{part} has {len(y)} labels")
+    if X.size == 0:
+        raise LayerwiseError(f"{path}: X_{part} has no examples or no features (shape {X.shape})")
+    features = np.ascontiguousarray(X.reshape(len(X), -1), dtype=np.float32)
+    if not np.isfinite(features).all():
+        raise LayerwiseError(f"{path}: X_{part} contains NaN or infinite values (or values beyond float32)")
+    bad = y[(y < 0) | (y >= MAX_CLASSES)]
+    if len(bad):
+        raise LayerwiseError(
+            f"{path}: y_{part} has label {bad[0]:.0f}; labels are class indices 0..{MAX_CLASSES - 1}"
+        )
+    return features, y.astype(np.intp), X.shape[1:]
 
 
 def _integral(y):
@@ -119,7 +131,7 @@ def _header(path, delimiter):
     try:
         with opener(path, "rt") as f:
             first = f.readline()
-    except (OSError, UnicodeDecodeError) as e:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as e:
         raise LayerwiseError(f"{path} cannot be read as text: {e}") from None
     if not first.strip():
         raise LayerwiseError(f"{path} is empty")
@@ -140,9 +152,13 @@ def _label_index(label_column, names, path):
 def _labels(raw, path, first_line):
     """Integer labels as they are; other labels become indices into their sorted names."""
     if all(_INTEGER.match(value) for value in np.unique(raw)):
-        y = raw.astype(np.float64).astype(np.intp)
-        if y.min() < 0:
-            raise LayerwiseError(f"{path} has label {y.min()}; integer labels must be 0 or more")
+        values = raw.astype(np.float64)
+        bad = values[(values < 0) | (values >= MAX_CLASSES)]
+        if len(bad):
+            raise LayerwiseError(
+                f"{path} has label {bad[0]:.0f}; integer labels are class indices 0..{MAX_CLASSES - 1}"
+            )
+        y = values.astype(np.intp)
         return y, [str(i) for i in range(int(y.max()) + 1)]
     if (raw == "").any():
         raise LayerwiseError(f"{path} has an empty label in line {int(np.argmax(raw == '')) + first_line}")

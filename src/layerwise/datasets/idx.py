@@ -6,6 +6,7 @@ Sizes are checked against the file's length before any array is allocated.
 """
 
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -24,6 +25,9 @@ TYPES = {
     0x0E: np.dtype(">f8"),
 }
 MAX_CLASSES = 1000
+# Deflate, gzip's compression, expands each byte to at most 1032 bytes: a gzip file of n
+# bytes cannot hold more than 1032 n bytes of data, whatever its header says.
+MAX_DEFLATE_RATIO = 1032
 
 
 def load_idx(images_path, labels_path):
@@ -33,6 +37,8 @@ def load_idx(images_path, labels_path):
     labels = read_idx(labels_path)
     if images.ndim < 2:
         raise LayerwiseError(f"{images_path} holds a {images.ndim}-D array, not images (N, rows, ...)")
+    if images.size == 0:
+        raise LayerwiseError(f"{images_path} holds no images (its header gives {_describe(images.shape)})")
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise LayerwiseError(f"{labels_path} holds a {labels.ndim}-D {labels.dtype.name} array, not labels")
     if len(images) != len(labels):
@@ -70,7 +76,7 @@ def read_idx(path):
     try:
         with _open(path) as f:
             dtype, shape, header_size = _read_header(f, path)
-            needed = header_size + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            needed = header_size + math.prod(shape) * dtype.itemsize
             _check_length(path, needed, shape)
             data = np.empty(shape, dtype)
             _read_into(f, data, path, needed)
@@ -104,6 +110,11 @@ def _check_length(path, needed, shape):
     size = path.stat().st_size
     header = _describe(shape)
     if _is_gzip(path):
+        if needed > size * MAX_DEFLATE_RATIO:
+            raise LayerwiseError(
+                f"{path} is corrupt: its header ({header}) needs {needed} bytes, more than a gzip file "
+                f"of {size} bytes can hold"
+            )
         recorded = _gzip_size(path)
         if recorded != needed % 2**32:  # gzip records the length modulo 2^32
             raise LayerwiseError(
