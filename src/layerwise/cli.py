@@ -53,6 +53,9 @@ def main(argv=None):
     except LayerwiseError as e:
         print(f"layerwise {args.command}: error: {e}", file=sys.stderr)
         return 1
+    except MemoryError as e:  # settings that ask for more memory than there is: one line too
+        print(f"layerwise {args.command}: error: not enough memory: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"layerwise {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -6,6 +6,7 @@ import numpy as np
 
 from .errors import LayerwiseError
 
+MAX_VALUES = 10_000  # values in one list: more is a typo, not a search
 _RANGE = re.compile(r"^\s*(logspace|linspace|geomspace)\(\s*([^,()]+),\s*([^,()]+),\s*([^,()]+)\)\s*$")
 
 
@@ -16,7 +17,7 @@ def number_list(text, name="value"):
         if m:
             kind, a, b, n = m.groups()
             count = int(n)
-            if count < 1:
+            if not 1 <= count <= MAX_VALUES:
                 raise ValueError
             values = getattr(np, kind)(float(a), float(b), count).tolist()
         else:
@@ -25,8 +26,8 @@ def number_list(text, name="value"):
         raise LayerwiseError(
             f"cannot read {name} list {text!r}: give numbers separated by commas or logspace(a,b,n)"
         ) from None
-    if not values or not all(np.isfinite(values)):
-        raise LayerwiseError(f"{name} list {text!r} must hold finite numbers")
+    if not values or not all(np.isfinite(values)) or len(values) > MAX_VALUES:
+        raise LayerwiseError(f"{name} list {text!r} must hold 1 to {MAX_VALUES} finite numbers")
     return values
 
 

@@ -90,6 +90,8 @@ class Settings:
         return d
 
 
+MAX_TRIALS = 100_000
+
 SEARCHABLE = (
     "l2",
     "hidden",
@@ -149,6 +151,8 @@ def _distribution(name, text):
                 break
             if not (math.isfinite(a) and math.isfinite(b) and a < b) or (kind == "loguniform" and a <= 0):
                 raise LayerwiseError(f"{name}={text}: need finite a < b (and a > 0 for loguniform)")
+            if kind == "randint" and not (a == int(a) and b == int(b) and max(abs(a), abs(b)) < 2**53):
+                raise LayerwiseError(f"{name}={text}: randint needs integer bounds")
             return (kind, a, b)
     return None
 
@@ -180,6 +184,9 @@ class Space:
                 target[name] = dist if dist else parse_value(name, text)
         if random and not trials:
             raise LayerwiseError("random search needs a number of trials (--trials N)")
+        combos = math.prod(len(values) for values in grid.values()) * (int(trials) if random else 1)
+        if combos > MAX_TRIALS:
+            raise LayerwiseError(f"the search space has {combos} trials; at most {MAX_TRIALS} are run")
         space = cls(grid, random, int(trials or 0))
         if not space.grid and not space.random:
             raise LayerwiseError('the search space is empty: give --grid "setting=values" or a TOML file')
@@ -331,26 +338,43 @@ def run_trial(task, data):
 
 def read_trials(path):
     """The complete lines of a trials.jsonl; a last line cut short by a crash is dropped
-    (and cut from the file, so appending continues cleanly)."""
+    (and cut from the file, so appending continues cleanly). A damaged line is an error."""
     path = Path(path)
     if not path.exists():
         return []
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise LayerwiseError(f"cannot read {path}: {e.strerror or e}") from None
     records, good = [], 0
     for line in raw.splitlines(keepends=True):
         if not line.endswith(b"\n"):
             break
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            raise LayerwiseError(
-                f"{path} has a damaged line {len(records) + 1}: cannot resume from it"
-            ) from None
+        records.append(_trial_record(line, path, len(records) + 1))
         good += len(line)
     if good < len(raw):
         with open(path, "r+b") as f:
             f.truncate(good)
     return records
+
+
+def _trial_record(line, path, number):
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        record = None
+    if not (
+        isinstance(record, dict)
+        and type(record.get("trial")) is int
+        and record["trial"] >= 0
+        and isinstance(record.get("status"), str)
+    ):
+        raise LayerwiseError(f"{path} has a damaged line {number}: cannot resume from it")
+    return record
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def append_trial(path, record):
@@ -396,7 +420,9 @@ def search(data, space, settings=None, *, seed=0, cv=None, pool=None, out=None, 
     done = {}
     if trials_path is not None and resume:
         for record in read_trials(trials_path):
-            if record.get("status") == "ok":
+            if record["status"] == "ok" and all(
+                _is_number(record.get(k)) for k in ("val_loss", "val_accuracy")
+            ):
                 done[record["trial"]] = record
     todo = [t for t in tasks if t[0] not in done]
 
