@@ -97,9 +97,10 @@ def seconds(fn):
     return time.perf_counter() - started
 
 
-def inference(net, model, X_test, repeats):
-    """Median seconds to predict class probabilities for X_test, layerwise and PyTorch
-    called in turn so that both see the same load."""
+def inference(net, model, X_test, blocks=3, repeats=10):
+    """Median seconds to predict class probabilities for X_test, layerwise and PyTorch.
+    They take turns in blocks of calls: a library's idle BLAS or OpenMP threads keep
+    spinning for a while after a call and would slow down the other if calls alternated."""
     import torch
 
     Xt = torch.from_numpy(X_test)
@@ -108,8 +109,10 @@ def inference(net, model, X_test, repeats):
         with torch.no_grad():
             return torch.softmax(model(Xt), dim=1)
 
-    times = [(seconds(lambda: net.predict_proba(X_test)), seconds(torch_proba)) for _ in range(repeats)]
-    ours, theirs = zip(*times)
+    ours, theirs = [], []
+    for _ in range(blocks):
+        ours += [seconds(lambda: net.predict_proba(X_test)) for _ in range(repeats)]
+        theirs += [seconds(torch_proba) for _ in range(repeats)]
     return statistics.median(ours), statistics.median(theirs)
 
 
@@ -172,7 +175,7 @@ def main(argv=None):
             times = ", ".join(f"{n} {v[-1]:.2f} s/epoch" for n, v in per_epoch.items())
             print(f"round {r + 1}: {times}", flush=True)
         net, model = models["layerwise"], models["pytorch"]
-        ours, theirs = inference(net, model, X_test, repeats=30)
+        ours, theirs = inference(net, model, X_test)
     median = {name: statistics.median(v) for name, v in per_epoch.items()}
     accuracy = (net.predict(X_test) == y_test).mean()
     print("\nmedian seconds per epoch: " + ", ".join(f"{n} {v:.3f}" for n, v in median.items()))
