@@ -2,14 +2,17 @@
 # make test  - set everything up, lint, and run the test suite
 # make data  - install Fashion-MNIST (Debian package dataset-fashion-mnist)
 # make bench - Fashion-MNIST seconds per epoch against PyTorch and scikit-learn
+# make fuzz  - coverage-guided fuzzing of every file loader (atheris), FUZZ_SECONDS long
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
+FUZZ_STAMP := $(VENV)/.fuzz-installed
+FUZZ_SECONDS ?= 180
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format data bench bench-tutorial bench-search clean
+.PHONY: run test lint format data bench bench-tutorial bench-search fuzz clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +50,13 @@ bench-tutorial: $(STAMP)
 
 bench-search: $(STAMP)
 	$(BIN)/python bench/search_scaling.py --rounds 3
+
+$(FUZZ_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[cli,onnx,dask,test,fuzz]"
+	touch $(FUZZ_STAMP)
+
+fuzz: $(FUZZ_STAMP)
+	$(BIN)/python tests/fuzz/fuzz_loaders.py -max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=4096
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis

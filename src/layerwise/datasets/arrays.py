@@ -8,6 +8,7 @@ size they can hold. Arrays of Python objects are refused.
 """
 
 import math
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -94,6 +95,6 @@ def _header(f, name):
             return fmt.read_array_header_1_0(f, max_header_size=MAX_HEADER)
         if version in ((2, 0), (3, 0)):
             return fmt.read_array_header_2_0(f, max_header_size=MAX_HEADER)
-    except (ValueError, TypeError, SyntaxError, RecursionError, OverflowError) as e:
+    except (ValueError, TypeError, SyntaxError, RecursionError, OverflowError, tokenize.TokenError) as e:
         raise LayerwiseError(f"{name} is not an NPY array: {e}") from None
     raise LayerwiseError(f"{name} has an NPY format version {version} that is not read")
