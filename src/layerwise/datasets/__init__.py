@@ -173,9 +173,8 @@ def load(name, data_dir=None, label_column=0):
     if os.sep in name or path.suffix:
         raise LayerwiseError(f"{name} does not exist")
     for place in search_path(data_dir):
-        for folder in (place / name, place):
-            if _idx_files(folder, required=False):
-                return load_idx_folder(folder, name=name)
+        if _idx_files(place / name, required=False):
+            return load_idx_folder(place / name, name=name)
     searched = ", ".join(str(p / name) for p in search_path(data_dir))
     how = HOW_TO_GET.get(name, "put its four IDX files in a folder of that name under --data-dir")
     raise LayerwiseError(
