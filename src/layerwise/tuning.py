@@ -74,6 +74,7 @@ class Settings:
 
     def validate(self):
         """Builds a tiny network and optimizer to check every value before any work."""
+        self.check_types()
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
             raise LayerwiseError(f"epochs must be a positive integer, not {self.epochs}")
         if self.batch_size is not None and self.batch_size < 1:
@@ -83,6 +84,26 @@ class Settings:
         self.network(2, 2, seed=0)
         self.make_optimizer()
         return self
+
+    def check_types(self):
+        """Every setting has the type it needs (validate() also checks the values)."""
+        numbers = {"lr": self.lr, "momentum": self.momentum, "l2": self.l2, "dropout": self.dropout}
+        for name, value in numbers.items():
+            if not (value is None and name == "lr") and not _is_number(value):
+                raise LayerwiseError(f"{name} must be a number, not {value!r}")
+        if self.batch_size is not None and (
+            isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int)
+        ):
+            raise LayerwiseError(f"batch_size must be an integer or full, not {self.batch_size!r}")
+        words = ("activation", "optimizer", "schedule", "dtype", "init", "output_activation")
+        for name in words:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise LayerwiseError(f"{name} must be a name, not {value!r}")
+        if not isinstance(self.hidden, tuple) or not all(type(n) is int and n > 0 for n in self.hidden):
+            raise LayerwiseError(f"hidden must be positive layer sizes, not {self.hidden!r}")
+        if not isinstance(self.nesterov, bool):
+            raise LayerwiseError(f"nesterov must be true or false, not {self.nesterov!r}")
 
     def to_dict(self):
         d = asdict(self)

@@ -18,7 +18,7 @@ from layerwise.datasets import load_csv, load_idx, load_npz, read_idx
 from layerwise.datasets.arrays import read_npy
 from layerwise.model import Model
 from layerwise.training import seed_generators
-from layerwise.tuning import Space, read_trials
+from layerwise.tuning import Space, parse_value, read_trials, settings_from
 
 # Absurd sizes a damaged header may claim: 10^12 images, the largest 32- and 64-bit counts.
 ABSURD = [0, 1, 10**12, 2**31 - 1, 2**32 - 1, 2**63 - 1, 2**64 - 1]
@@ -90,6 +90,8 @@ batch_size = "randint(8,64)"
 trials = 3
 [settings]
 epochs = 2
+hidden = "8x4"
+dropout = 0.1
 """
 
 TRIALS = (
@@ -131,8 +133,11 @@ def load(kind, path):
     elif kind == "checkpoint":
         load_checkpoint(path)
     elif kind == "toml":
-        space, _ = Space.from_toml(path)
+        space, fixed = Space.from_toml(path)
         space.trials_settings(0)
+        parsed = ("hidden", "batch_size", "output_activation")  # as `layerwise tune` reads [settings]
+        options = {k: parse_value(k, str(v))[0] if k in parsed else v for k, v in fixed.items()}
+        settings_from(options).check_types()
     elif kind == "jsonl":
         read_trials(path)
     else:
