@@ -113,3 +113,15 @@ def test_absurd_image_counts_fail_before_allocating(tmp_path, count):
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert peak < ALLOWANCE
+
+
+FINDINGS = sorted((Path(__file__).parent / "fuzz" / "findings").iterdir())
+
+
+@pytest.mark.parametrize("finding", FINDINGS, ids=[p.name for p in FINDINGS])
+def test_what_the_coverage_guided_fuzzer_found_stays_fixed(tmp_path, finding):
+    kind, content = targets.decode(finding.read_bytes())
+    path = tmp_path / f"finding{targets.suffix(kind)}"
+    path.write_bytes(content)
+    with pytest.raises(LayerwiseError):
+        targets.load(kind, path)

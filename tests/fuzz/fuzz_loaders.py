@@ -27,19 +27,15 @@ with atheris.instrument_imports(include=["layerwise"]):
     import layerwise  # noqa: F401
     from layerwise.errors import LayerwiseError
 
-KINDS = ["idx", "idx.gz", "csv", "csv.gz", "npz", "npy", "model", "checkpoint", "toml", "jsonl"]
-CONTAINERS = ("idx.gz", "csv.gz", "npz")
 MEMORY_LIMIT = 4 * 2**30  # address space: far more than any seed-sized input justifies
 WORK = Path(tempfile.mkdtemp(prefix="layerwise-fuzz-"))
 
 
 def test_one_input(data):
-    if not data:
+    decoded = targets.decode(data)
+    if decoded is None:
         return
-    kind = KINDS[data[0] % len(KINDS)]
-    content = data[1:]
-    if data[0] // len(KINDS) % 2 and kind in CONTAINERS:
-        content = targets.wrap(kind, content)
+    kind, content = decoded
     path = WORK / f"input{targets.suffix(kind)}"
     path.write_bytes(content)
     try:
@@ -51,11 +47,11 @@ def test_one_input(data):
 def seed_corpus(folder):
     """One file per kind, and per container the content to put into one."""
     folder.mkdir(parents=True, exist_ok=True)
-    for i, (kind, content) in enumerate(targets.seeds(WORK).items()):
-        (folder / f"seed-{kind}").write_bytes(bytes([i]) + content)
-        if kind in CONTAINERS:
-            inner = targets.inner(kind, content)
-            (folder / f"seed-{kind}-inner").write_bytes(bytes([i + len(KINDS)]) + inner)
+    for kind, content in targets.seeds(WORK).items():
+        (folder / f"seed-{kind}").write_bytes(targets.encode(kind, content))
+        if kind in targets.CONTAINERS:
+            inner = targets.encode(kind, targets.inner(kind, content), inside=True)
+            (folder / f"seed-{kind}-inner").write_bytes(inner)
 
 
 def main():

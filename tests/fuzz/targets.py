@@ -144,6 +144,27 @@ def load(kind, path):
         raise KeyError(kind)
 
 
+KINDS = ["idx", "idx.gz", "csv", "csv.gz", "npz", "npy", "model", "checkpoint", "toml", "jsonl"]
+CONTAINERS = ("idx.gz", "csv.gz", "npz")
+
+
+def decode(data):
+    """(kind, file content) of a fuzzer's input: its first byte picks the kind of file and
+    whether the rest goes into a valid container; None for an empty input."""
+    if not data:
+        return None
+    kind = KINDS[data[0] % len(KINDS)]
+    content = data[1:]
+    if data[0] // len(KINDS) % 2 and kind in CONTAINERS:
+        content = wrap(kind, content)
+    return kind, content
+
+
+def encode(kind, content, inside=False):
+    """The fuzzer's input for a file (``inside``: content to put into the kind's container)."""
+    return bytes([KINDS.index(kind) + (len(KINDS) if inside else 0)]) + content
+
+
 def suffix(kind):
     return {"idx": "-idx3-ubyte", "idx.gz": "-idx3-ubyte.gz", "csv": ".csv", "csv.gz": ".csv.gz",
             "npz": ".npz", "npy": ".npy", "model": ".safetensors", "checkpoint": ".safetensors",

@@ -19,7 +19,9 @@ from ..errors import LayerwiseError
 
 MAX_HEADER = 2**16  # NPY headers are a few hundred bytes
 MAX_DEFLATE_RATIO = 1032  # deflate expands a byte to at most 1032 bytes
-_FILE_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, RuntimeError, NotImplementedError)
+# What zipfile, gzip and zlib raise on damaged input (UnicodeDecodeError: a member's name).
+_FILE_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, RuntimeError, NotImplementedError,
+                UnicodeDecodeError)  # fmt: skip
 
 
 def read_npy(path):
