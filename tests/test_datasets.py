@@ -185,7 +185,7 @@ def test_csv_with_header_and_named_label(tmp_path):
 
 
 def test_csv_without_header_string_labels_and_last_column(tmp_path):
-    (tmp_path / "d.csv").write_text("1.5,2,cat\n3,4,dog\n5,6e0,cat\n")
+    (tmp_path / "d.csv").write_text('1.5,2,cat\n3,4,"dog"\n5,6e0, cat\n')
     X, y, classes = load_csv(tmp_path / "d.csv", label_column=-1)
     assert X.tolist() == [[1.5, 2], [3, 4], [5, 6]] and y.tolist() == [0, 1, 0] and classes == ["cat", "dog"]
     data = load(str(tmp_path / "d.csv"), label_column=-1)

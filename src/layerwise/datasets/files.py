@@ -43,7 +43,7 @@ def load_csv(path, label_column=0, delimiter=","):
         raise LayerwiseError(
             f"{path} has a NaN or infinite value in line {row + 1 + header}, column {features[col] + 1}"
         )
-    y, classes = _labels(np.char.strip(raw), path, first_line=1 + header)
+    y, classes = _labels(np.char.strip(raw, " \t\"'"), path, first_line=1 + header)
     return np.ascontiguousarray(X), y, classes
 
 
