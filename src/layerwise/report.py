@@ -14,6 +14,15 @@ from pathlib import Path
 from .errors import LayerwiseError
 
 
+def _check_location(out):
+    """``out`` can be a new run directory: absent or an empty folder, under folders."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise LayerwiseError(f"output directory {out} already exists and is not empty")
+    for parent in out.parents:
+        if parent.exists() and not parent.is_dir():
+            raise LayerwiseError(f"cannot create {out}: {parent} is a file, not a folder")
+
+
 def default_run_dir(kind, root="runs"):
     return Path(root) / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
 
@@ -27,8 +36,7 @@ def run_directory(out):
     writable, a file in the way) are reported before any work starts.
     """
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise LayerwiseError(f"output directory {out} already exists and is not empty")
+    _check_location(out)
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -61,8 +69,7 @@ def live_run_directory(out, keep=lambda error: False):
     Problems with the location are reported before any work starts.
     """
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise LayerwiseError(f"output directory {out} already exists and is not empty")
+    _check_location(out)
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
