@@ -152,3 +152,14 @@ def test_checkpoint_round_trip_in_python(tmp_path, blobs):
         restore(load_checkpoint(path), lw.Adam())
     with pytest.raises(lw.LayerwiseError, match="not a layerwise-model file"):
         lw.load(path)
+
+
+def test_the_robustness_guide_example_runs(tmp_path, monkeypatch, capsys):
+    import re
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    guide = Path(__file__).resolve().parents[1] / "docs" / "robustness.md"
+    (block,) = re.findall(r"```python\n(.*?)```", guide.read_text(), flags=re.S)
+    exec(compile(block, "docs/robustness.md", "exec"), {})
+    assert capsys.readouterr().out == "6\n"
