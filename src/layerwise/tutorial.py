@@ -9,14 +9,13 @@ The sweep's trainings are independent: they run one per process (see parallel.py
 from its own seed, so the results do not depend on the number of processes.
 """
 
-import importlib.util
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 
+from .datasets.digits import tutorial_split
 from .errors import LayerwiseError
 from .metrics import confusion_matrix
 from .network import Network
@@ -25,43 +24,10 @@ from .parallel import TaskPool, check_jobs
 from .training import Callback, fit
 
 
-def load_digits():
-    """scikit-learn's 8x8 digits as (X, y): 1797 rows of 64 pixel values 0..16, labels 0..9.
-
-    Reads the data file that scikit-learn ships, without importing scikit-learn (which
-    takes most of a second).
-    """
-    spec = importlib.util.find_spec("sklearn")
-    if spec is None:
-        raise LayerwiseError("the digits come with scikit-learn: pip install scikit-learn")
-    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
-    data = np.loadtxt(path, delimiter=",")
-    return data[:, :-1], data[:, -1].astype(np.intp)
-
-
-def shuffle_split(n, test_size, random_state):
-    """(train, test) row indices exactly as scikit-learn's train_test_split draws them."""
-    n_test = int(np.ceil(test_size * n))
-    order = np.random.RandomState(random_state).permutation(n)
-    return order[n_test:], order[:n_test]
-
-
 def split_digits():
-    """The tutorial's split of the digits: train_test_split(test_size=0.33, random_state=111),
-    then (test_size=0.40, random_state=123) on the rest. Returns a dict with X_train,
-    X_valid, X_test, y_train, y_valid, y_test (721 / 482 / 594 rows)."""
-    X, y = load_digits()
-    rest, test = shuffle_split(len(X), 0.33, 111)
-    train, valid = shuffle_split(len(rest), 0.40, 123)
-    X_rest, y_rest = X[rest], y[rest]
-    return dict(
-        X_train=X_rest[train],
-        X_valid=X_rest[valid],
-        X_test=X[test],
-        y_train=y_rest[train],
-        y_valid=y_rest[valid],
-        y_test=y[test],
-    )
+    """The tutorial's split of scikit-learn's digits (see datasets.digits.tutorial_split):
+    a dict with X_train, X_valid, X_test, y_train, y_valid, y_test, 721 / 482 / 594 rows."""
+    return tutorial_split()
 
 
 @dataclass(frozen=True)

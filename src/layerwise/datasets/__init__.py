@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import LayerwiseError
 from ..preprocessing import stratified_split
+from .digits import tutorial_split
 from .files import load_csv, load_npz
 from .idx import image_shape, load_idx, read_idx, read_idx_type
 
@@ -140,18 +141,11 @@ class Dataset:
 def load_digits():
     """scikit-learn's 8x8 digits with the tutorial's split: 721 training, 482 validation
     and 594 test examples, pixel values 0..16."""
-    from sklearn.datasets import load_digits as sklearn_digits
-    from sklearn.model_selection import train_test_split
-
-    digits = sklearn_digits()
-    X = np.ascontiguousarray(digits.data, dtype=np.float32)
-    X, X_test, y, y_test = train_test_split(X, digits.target, test_size=0.33, random_state=111)
-    X_train, X_valid, y_train, y_valid = train_test_split(X, y, test_size=0.40, random_state=123)
-    as_labels = lambda a: a.astype(np.intp)
+    parts = tutorial_split()
+    f32 = lambda name: np.ascontiguousarray(parts[name], dtype=np.float32)  # noqa: E731
     return Dataset(
-        "digits", np.ascontiguousarray(X_train), as_labels(y_train), np.ascontiguousarray(X_test),
-        as_labels(y_test), np.ascontiguousarray(X_valid), as_labels(y_valid),
-        [str(i) for i in range(10)], (8, 8), 16.0,
+        "digits", f32("X_train"), parts["y_train"], f32("X_test"), parts["y_test"], f32("X_valid"),
+        parts["y_valid"], [str(i) for i in range(10)], (8, 8), 16.0,
     )  # fmt: skip
 
 
