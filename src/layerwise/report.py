@@ -20,7 +20,7 @@ def _check_location(out):
         raise LayerwiseError(f"output directory {out} already exists and is not empty")
     for parent in out.parents:
         if parent.exists() and not parent.is_dir():
-            raise LayerwiseError(f"cannot create {out}: {parent} is a file, not a folder")
+            raise LayerwiseError(f"cannot write to {out}: {parent} is a file, not a folder")
 
 
 def default_run_dir(kind, root="runs"):
