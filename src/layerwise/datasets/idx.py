@@ -102,6 +102,8 @@ def _read_header(f, path):
     if len(sizes) < 4 * ndim:
         raise LayerwiseError(f"{path} is truncated: its header ends after {4 + len(sizes)} bytes")
     shape = struct.unpack(f">{ndim}I", sizes)
+    if 0 in shape:  # an empty array, whose other sizes NumPy might not even accept
+        raise LayerwiseError(f"{path} holds no data: its header gives the sizes {'x'.join(map(str, shape))}")
     return TYPES[head[2]], shape, 4 + 4 * ndim
 
 
