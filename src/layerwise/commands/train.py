@@ -317,6 +317,8 @@ def _fit(net, optimizer, rng, early, saver, data, settings, history, show):
 
 
 def _interrupted(folder, saver):
+    if saver.latest is None:  # interrupted before training began: nothing to keep
+        raise KeyboardInterrupt
     state = saver.save()
     print(
         f"\nlayerwise train: interrupted; the checkpoint of epoch {state.epoch} is in {saver.path}\n"
