@@ -56,7 +56,9 @@ $(FUZZ_STAMP): $(STAMP)
 	touch $(FUZZ_STAMP)
 
 fuzz: $(FUZZ_STAMP)
-	$(BIN)/python tests/fuzz/fuzz_loaders.py -max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=4096
+	mkdir -p .fuzz/corpus
+	$(BIN)/python tests/fuzz/fuzz_loaders.py -max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=4096 \
+		-artifact_prefix=.fuzz/ .fuzz/corpus
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .fuzz

@@ -387,8 +387,18 @@ def _fingerprint(data):
 
 def _recorded_settings(metadata, path):
     settings = metadata.get("settings")
-    if not isinstance(settings, dict) or any(key not in settings for key in SETTING_KEYS):
+    if (
+        not isinstance(settings, dict)
+        or any(key not in settings for key in SETTING_KEYS)
+        or not isinstance(settings["hidden"], list)
+    ):
         raise LayerwiseError(f"{path} does not record the settings of a layerwise train run")
+    counts = [settings["epochs"], settings["seed"], *settings["hidden"]]
+    if settings["batch_size"] is not None:
+        counts.append(settings["batch_size"])
+    numbers = [settings[k] for k in ("lr", "l2", "dropout", "validation")]
+    if not all(type(v) is int for v in counts) or not all(isinstance(v, (int, float)) for v in numbers):
+        raise LayerwiseError(f"{path} records settings of the wrong types")
     return settings
 
 
