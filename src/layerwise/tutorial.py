@@ -138,6 +138,7 @@ def run(config, jobs=1, data=None, on_done=None, during_final=None, pool=None):
     tasks = [(config, l2, seed, False) for l2, seed in zip(config.lambdas, seeds)]
     with TaskPool(min(check_jobs(jobs), len(tasks))) if pool is None else nullcontext(pool) as backend:
         sweep = backend.map(train_one, tasks, on_done, shared=data)
+        sweep_done = time.perf_counter()
         accuracies = [r["val_accuracy"] for r in sweep]
         ties = [i for i, a in enumerate(accuracies) if a == max(accuracies)]
         best = min(ties, key=lambda i: config.lambdas[i])  # ties: the smaller lambda
@@ -161,5 +162,6 @@ def run(config, jobs=1, data=None, on_done=None, during_final=None, pool=None):
         test_accuracy=float(np.mean(predicted == data["y_test"])),
         confusion=confusion_matrix(data["y_test"], predicted, n_classes=10),
         train_seconds=time.perf_counter() - started,
+        sweep_seconds=sweep_done - started,
     )
     return result

@@ -64,7 +64,9 @@ def draw_figures(folder, result, jobs=1):
 
 def write_report(folder, result, jobs, started, backend=None):
     """Writes every file of the run directory; returns the text table for the terminal."""
+    figures_started = time.perf_counter()
     draw_figures(folder, result, jobs)
+    figures_seconds = time.perf_counter() - figures_started
     config, final = result["config"], result["final"]
     summary = table(result)
     report = {
@@ -84,6 +86,11 @@ def write_report(folder, result, jobs, started, backend=None):
         "jobs": jobs,
         "backend": backend or f"{jobs} local processes",
         "training_seconds": result["train_seconds"],
+        "timings": {
+            "data_and_sweep": result["sweep_seconds"],
+            "final_model": result["train_seconds"] - result["sweep_seconds"],
+            "figures_after_training": figures_seconds,
+        },
         "figures": {key: name for key, (name, _) in FIGURES.items()},
         "environment": environment(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
