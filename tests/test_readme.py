@@ -19,3 +19,13 @@ def test_search_guide_example_runs():
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "search.md").read_text(), flags=re.S)
     assert len(blocks) == 1
     exec(compile(blocks[0], "docs/search.md", "exec"), {})
+
+
+def test_tutorial_example_reaches_the_tutorials_accuracy():
+    import subprocess
+    import sys
+
+    example = ROOT / "examples" / "tutorial_network.py"
+    done = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, check=True)
+    accuracy = float(re.search(r"test accuracy ([0-9.]+)", done.stdout).group(1))
+    assert accuracy >= 0.95
