@@ -151,15 +151,21 @@ def test_a_killed_local_worker_has_its_trials_run_again(reference_run, tmp_path)
     search = subprocess.Popen([sys.executable, "-m", "layerwise", "tune", *GRID, "--epochs", "150", "--jobs",
                                "2", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)  # fmt: skip
-    children = []
+    killed = False
     deadline = time.time() + 120
-    while not children and time.time() < deadline:
+    while not killed and search.poll() is None and time.time() < deadline:
         path = Path(f"/proc/{search.pid}/task/{search.pid}/children")
         children = path.read_text().split() if path.exists() else []
+        finished = (out / "trials.jsonl").read_bytes().count(b"\n") if (out / "trials.jsonl").exists() else 0
+        if children and finished < 6:  # a worker is up and trials are still running
+            try:
+                os.kill(int(children[0]), signal.SIGKILL)
+                killed = True
+            except ProcessLookupError:
+                pass
         time.sleep(0.05)
-    time.sleep(0.3)
-    os.kill(int(children[0]), signal.SIGKILL)
     _, err = search.communicate(timeout=300)
+    assert killed
     assert search.returncode == 0, err
     assert metrics(out) == metrics(reference_run)
 
