@@ -18,6 +18,7 @@ import os
 import socket
 import time
 import tomllib
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -416,13 +417,16 @@ def rank(records):
     return sorted(ok, key=lambda r: (-r["val_accuracy"], r["val_loss"], r["trial"]))
 
 
-def search(data, space, settings=None, *, seed=0, cv=None, pool=None, out=None, resume=False, on_trial=None):
+def search(data, space, settings=None, *, seed=0, cv=None, pool=None, out=None, resume=False, on_trial=None,
+           during_refit=None):  # fmt: skip
     """Runs every trial of ``space`` not already in ``out``/trials.jsonl, then retrains the
     best settings on all training data and scores the test set.
 
     ``data``: a Dataset with train, validation and test parts (prepared: scaled as wanted).
     ``pool``: an open backend from parallel.py (a TaskPool or DaskPool inside its ``with``
-    block); None runs the trials in this process.
+    block); None runs the trials in this process. ``on_trial(record)`` is called as each
+    trial finishes; ``during_refit(result)`` runs here while a worker retrains the best
+    settings, with the result so far (the command draws its figures then).
     Returns a dict with ``trials`` (every record, in trial order), ``ranking``, ``best``,
     ``failed``, ``test_accuracy`` and the retrained ``net``.
     """
@@ -445,7 +449,10 @@ def search(data, space, settings=None, *, seed=0, cv=None, pool=None, out=None, 
                 _is_number(record.get(k)) for k in ("val_loss", "val_accuracy")
             ):
                 done[record["trial"]] = record
-    todo = [t for t in tasks if t[0] not in done]
+    # Longest first, so that no long trial is left running alone at the end.
+    todo = sorted(
+        (t for t in tasks if t[0] not in done), key=lambda t: -_cost(replace(settings, **t[2]), data)
+    )
 
     def finished(i, record):
         if isinstance(record, BaseException):
@@ -463,11 +470,13 @@ def search(data, space, settings=None, *, seed=0, cv=None, pool=None, out=None, 
         if on_trial:
             on_trial(record)
 
-    if pool is None:
-        with TaskPool(1) as local:
-            local.map(run_trial, todo, on_done=finished, shared=data, errors="return")
-    else:
-        pool.map(run_trial, todo, on_done=finished, shared=data, errors="return")
+    with TaskPool(1) if pool is None else nullcontext(pool) as backend:
+        backend.map(run_trial, todo, on_done=finished, shared=data, errors="return")
+        result = _select_and_refit(data, tasks, done, settings, space, seed, cv, backend, during_refit)
+    return result
+
+
+def _select_and_refit(data, tasks, done, settings, space, seed, cv, backend, during_refit):
     records = [done[t[0]] for t in tasks]
     ranking = rank(records)
     failed = [r for r in records if r.get("status") != "ok"]
@@ -486,16 +495,29 @@ def search(data, space, settings=None, *, seed=0, cv=None, pool=None, out=None, 
         )
     best = ranking[0]
     final = replace(settings, **tasks[best["trial"]][2])
-    # Like scikit-learn's refit: the chosen settings learn from every non-test example.
-    X, y = np.concatenate([data.X_train, data.X_valid]), np.concatenate([data.y_train, data.y_valid])
-    net = train(final, X, y, data.n_classes, best["seed"])
+    result.update(best=best, best_settings=final)
+    refit = backend.submit(refit_task, (final, best["seed"]), shared=data)
+    if during_refit:
+        during_refit(result)
+    net = refit.result()
     result.update(
-        best=best,
-        best_settings=final,
         net=net,
         test_accuracy=float(np.mean(net.predict(data.X_test) == data.y_test)),
     )
     return result
+
+
+def _cost(settings, data):
+    """A trial's rough cost: multiply-adds per example times examples seen."""
+    sizes = [data.X_train.shape[1], *settings.hidden, data.n_classes]
+    return sum(a * b for a, b in zip(sizes, sizes[1:])) * settings.epochs * len(data.X_train)
+
+
+def refit_task(task, data):
+    """Like scikit-learn's refit: the chosen settings learn from every non-test example."""
+    settings, seed = task
+    X, y = np.concatenate([data.X_train, data.X_valid]), np.concatenate([data.y_train, data.y_valid])
+    return train(settings, X, y, data.n_classes, seed)
 
 
 def settings_from(options, names=None):

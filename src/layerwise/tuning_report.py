@@ -86,8 +86,8 @@ def draw_figures(folder, result):
     return drawn
 
 
-def write_report(folder, result, *, backend, data_name, started):
-    drawn = draw_figures(folder, result)
+def write_report(folder, result, drawn, *, backend, data_name, started):
+    """Writes report.json, results.csv and report.md; ``drawn`` lists the figures' paths."""
     best = result["best"]
     report = {
         "data": data_name,

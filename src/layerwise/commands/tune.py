@@ -191,6 +191,13 @@ def open_run_directory(out, spec, resume):
     return out
 
 
+def _draw_figures(folder, partial):
+    # matplotlib is imported here, while a worker retrains the best settings.
+    from ..tuning_report import draw_figures
+
+    return draw_figures(folder, partial)
+
+
 def run(args):
     started = time.perf_counter()
     from ..tuning import search
@@ -208,6 +215,7 @@ def run(args):
         bar = tqdm(
             total=n, desc="trials", unit="trial", disable=args.quiet or not sys.stderr.isatty(), leave=False
         )
+        drawn = []
         result = search(
             data,
             space,
@@ -218,11 +226,12 @@ def run(args):
             out=out,
             resume=args.resume,
             on_trial=lambda record: bar.update(),
+            during_refit=lambda partial: drawn.extend(_draw_figures(out, partial)),
         )
         bar.close()
     from ..tuning_report import table, write_report
 
-    report = write_report(out, result, backend=backend_name, data_name=data.name, started=started)
+    report = write_report(out, result, drawn, backend=backend_name, data_name=data.name, started=started)
     if not args.quiet:
         print(table(result, limit=20))
         if report["failed"]:
