@@ -141,3 +141,6 @@ def test_resume_runs_only_the_missing_trials(tmp_path):
     assert len(seen) == 2
     assert [r["val_accuracy"] for r in resumed["trials"]] == [r["val_accuracy"] for r in full["trials"]]
     assert len((tmp_path / "b" / "trials.jsonl").read_text().splitlines()) == 3
+    # the resumed search trains the best network again: the same one as the trial's
+    assert resumed["test_accuracy"] == full["test_accuracy"]
+    assert all(np.array_equal(a, b) for a, b in zip(resumed["net"].get_weights(), full["net"].get_weights()))

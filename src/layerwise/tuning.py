@@ -346,9 +346,10 @@ def run_trial(task, data):
         record["val_loss"] = float(np.mean([s for s, _ in scores]))
         record["val_accuracy"] = float(np.mean(record["fold_accuracy"]))
     else:
-        _, record["val_loss"], record["val_accuracy"] = train_and_score(
+        net, record["val_loss"], record["val_accuracy"] = train_and_score(
             settings, data.X_train, data.y_train, data.X_valid, data.y_valid, data.n_classes, seed
         )
+        record["weights"] = net.get_weights()  # the parent keeps the best trial's network
     record["seconds"] = time.perf_counter() - started
     record["worker"] = f"{socket.gethostname()}:{os.getpid()}"
     record["status"] = "ok"
@@ -454,6 +455,8 @@ def search(data, space, settings=None, *, seed=0, cv=None, pool=None, out=None, 
         (t for t in tasks if t[0] not in done), key=lambda t: -_cost(replace(settings, **t[2]), data)
     )
 
+    best_weights = {}  # the network of the best trial so far, held-out selection only
+
     def finished(i, record):
         if isinstance(record, BaseException):
             task = todo[i]
@@ -464,6 +467,9 @@ def search(data, space, settings=None, *, seed=0, cv=None, pool=None, out=None, 
                 "status": "failed",
                 "error": f"{type(record).__name__}: {record}",
             }
+        weights = record.pop("weights", None)
+        if weights is not None and (not best_weights or rank([record, best_weights["record"]])[0] is record):
+            best_weights.update(record=record, weights=weights)
         if trials_path is not None:
             append_trial(trials_path, record)
         done[record["trial"]] = record
@@ -472,11 +478,12 @@ def search(data, space, settings=None, *, seed=0, cv=None, pool=None, out=None, 
 
     with TaskPool(1) if pool is None else nullcontext(pool) as backend:
         backend.map(run_trial, todo, on_done=finished, shared=data, errors="return")
-        result = _select_and_refit(data, tasks, done, settings, space, seed, cv, backend, during_refit)
+        result = _select_and_refit(data, tasks, done, settings, space, seed, cv, backend, during_refit,
+                                   best_weights)  # fmt: skip
     return result
 
 
-def _select_and_refit(data, tasks, done, settings, space, seed, cv, backend, during_refit):
+def _select_and_refit(data, tasks, done, settings, space, seed, cv, backend, during_refit, best_weights):
     records = [done[t[0]] for t in tasks]
     ranking = rank(records)
     failed = [r for r in records if r.get("status") != "ok"]
@@ -496,10 +503,16 @@ def _select_and_refit(data, tasks, done, settings, space, seed, cv, backend, dur
     best = ranking[0]
     final = replace(settings, **tasks[best["trial"]][2])
     result.update(best=best, best_settings=final)
-    refit = backend.submit(refit_task, (final, best["seed"]), shared=data)
-    if during_refit:
-        during_refit(result)
-    net = refit.result()
+    if best_weights.get("record") is best:  # its network is here: no need to train it again
+        net = final.network(data.X_train.shape[1], data.n_classes, best["seed"])
+        net.set_weights(best_weights["weights"])
+        if during_refit:
+            during_refit(result)
+    else:
+        refit = backend.submit(refit_task, (final, best["seed"], cv), shared=data)
+        if during_refit:
+            during_refit(result)
+        net = refit.result()
     result.update(
         net=net,
         test_accuracy=float(np.mean(net.predict(data.X_test) == data.y_test)),
@@ -514,8 +527,13 @@ def _cost(settings, data):
 
 
 def refit_task(task, data):
-    """Like scikit-learn's refit: the chosen settings learn from every non-test example."""
-    settings, seed = task
+    """The best settings trained again: after cross-validation, like scikit-learn's refit,
+    on every non-test example; after a validation split, on the training split with the
+    trial's seed, which gives the trial's own network (used when a resumed search no
+    longer holds it)."""
+    settings, seed, cv = task
+    if not cv:
+        return train(settings, data.X_train, data.y_train, data.n_classes, seed)
     X, y = np.concatenate([data.X_train, data.X_valid]), np.concatenate([data.y_train, data.y_valid])
     return train(settings, X, y, data.n_classes, seed)
 

@@ -154,7 +154,8 @@ def _markdown(report, result, drawn):
         f"selected by {report['selection']}, on {report['backend']}; seed {report['seed']}.",
         "",
         f"**Best: {', '.join(f'{k} = {label(v)}' for k, v in best['settings'].items())} "
-        f"(validation accuracy {best['val_accuracy']:.4f}); retrained on every non-test example: "
+        f"(validation accuracy {best['val_accuracy']:.4f}); "
+        f"{'retrained on every non-test example: ' if result['cv'] else ''}"
         f"test accuracy {report['test_accuracy']:.4f}.**",
         "",
         "## Trials, best first",

@@ -191,6 +191,13 @@ def open_run_directory(out, spec, resume):
     return out
 
 
+def _trial_done(bar):
+    bar.update()
+    # matplotlib's import (most of a second) happens here, after the first trial, while
+    # the workers run the others; the figures are then quick to draw during the refit.
+    from .. import tuning_report  # noqa: F401
+
+
 def _draw_figures(folder, partial):
     # matplotlib is imported here, while a worker retrains the best settings.
     from ..tuning_report import draw_figures
@@ -225,7 +232,7 @@ def run(args):
             pool=backend,
             out=out,
             resume=args.resume,
-            on_trial=lambda record: bar.update(),
+            on_trial=lambda record: _trial_done(bar),
             during_refit=lambda partial: drawn.extend(_draw_figures(out, partial)),
         )
         bar.close()
