@@ -12,6 +12,7 @@ within 15%), and checks that every backend found the same numbers.
 
 import argparse
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -32,7 +33,9 @@ def start_cluster():
         port = s.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
     dask = str(Path(sys.executable).with_name("dask"))
-    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # no statistical profiler in the workers: it samples the training loop every 10 ms
+    env = dict(os.environ, DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED="False")
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                    "--no-dashboard"], **quiet)]  # fmt: skip
     processes += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",

@@ -174,6 +174,11 @@ class DaskPool:
         except ImportError:
             raise LayerwiseError("Dask is not installed: pip install 'layerwise[dask]'") from None
         if self.local_workers:
+            import dask
+
+            # Dask's worker profiler samples the running task's stack every 10 ms, which
+            # slows a training loop of many short NumPy calls by several percent.
+            dask.config.set({"distributed.worker.profile.enabled": False})
             self.cluster = LocalCluster(
                 n_workers=self.local_workers,
                 threads_per_worker=1,
