@@ -10,6 +10,7 @@ layer's next call with the same batch size; copy it to keep it.
 """
 
 import copy
+from abc import ABC, abstractmethod
 
 import numpy as np
 
@@ -51,17 +52,20 @@ class Parameter:
         return f"Parameter({self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
 
 
-class Layer:
+class Layer(ABC):
     """Base class. Subclasses implement ``forward`` and ``backward``."""
 
     training = True
     _max_buffers = 4  # batch sizes kept: training, last batch, validation, prediction
 
+    @abstractmethod
     def forward(self, x):
-        raise NotImplementedError
+        """The layer's output for a batch ``x`` (rows are examples)."""
 
+    @abstractmethod
     def backward(self, grad, input_grad=True):
-        raise NotImplementedError
+        """dLoss/dInput from dLoss/dOutput; fills the parameters' ``grad`` on the way.
+        With ``input_grad=False`` (the first layer) the input gradient is not computed."""
 
     def parameters(self):
         return []
@@ -72,14 +76,10 @@ class Layer:
 
     def _buffer(self, kind, shape, dtype):
         """A reusable output array for this kind of result and this shape."""
-        try:
-            out = self._buffers[kind, shape]
-            if out.dtype == dtype:
-                return out
-        except AttributeError:
-            self._buffers = {}
-        except KeyError:
-            pass
+        buffers = self.__dict__.setdefault("_buffers", {})
+        out = buffers.get((kind, shape))
+        if out is not None and out.dtype == dtype:
+            return out
         if len(self._buffers) >= 3 * self._max_buffers:
             self._buffers.pop(next(iter(self._buffers)))
         out = self._buffers[kind, shape] = np.empty(shape, dtype)

@@ -133,12 +133,16 @@ def _jsonable(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def _version(package):
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def environment():
     """Versions of Python, the platform and the packages a run depends on."""
-    versions = {}
-    for name in ("layerwise", "numpy", "scikit-learn", "matplotlib", "scipy", "threadpoolctl"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
+    versions = {name: _version(name) for name in ("layerwise", "numpy", "scikit-learn", "matplotlib", "scipy",
+                                                     "threadpoolctl")}  # fmt: skip
+    versions = {name: v for name, v in versions.items() if v is not None}
     return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": versions}

@@ -40,16 +40,16 @@ class Callback:
     """Hooks into fit(). Return True from ``on_epoch_end`` to stop training."""
 
     def on_train_begin(self, net, history):
-        pass
+        """Before the first epoch."""
 
     def on_batch_end(self, batch, size, loss):
-        pass
+        """After each optimizer step, with the batch's index, size and loss."""
 
     def on_epoch_end(self, epoch, logs):
-        pass
+        """After each epoch, with its metrics (train_loss, train_accuracy, val_...)."""
 
     def on_train_end(self, net, history):
-        pass
+        """After the last epoch."""
 
 
 class EarlyStopping(Callback):
