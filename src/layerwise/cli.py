@@ -15,6 +15,7 @@ COMMANDS = {
     "evaluate": "accuracy, per-class precision/recall and confusion matrix of a model on a dataset",
     "predict": "predicted classes and probabilities for images, CSV rows or NPZ arrays",
     "export": "write a model file as ONNX, preprocessing included",
+    "gradcheck": "compare backpropagation's gradients with finite differences for a network",
     "tune": "hyperparameter search (grid or random) on all cores or a Dask cluster, resumable",
 }
 
