@@ -162,8 +162,11 @@ class Linear(Layer):
 class Activation(Layer):
     """An elementwise function whose derivative is computed from its own output."""
 
-    def forward(self, x):
-        out = self._buffer("out", x.shape, x.dtype)
+    def forward(self, x, out=None):
+        """``out=x`` computes in place: the network does so when ``x`` is a Linear's output,
+        which nothing else reads (every derivative here is computed from the output)."""
+        if out is None:
+            out = self._buffer("out", x.shape, x.dtype)
         self._y = self._apply(x, out)
         return out
 
@@ -221,8 +224,8 @@ class LeakyReLU(Activation):
         self.negative_slope = float(negative_slope)
 
     def _apply(self, x, out):
-        np.multiply(x, self.negative_slope, out=out)
-        return np.maximum(x, out, out=out)
+        scaled = np.multiply(x, self.negative_slope, out=None if out is x else out)
+        return np.maximum(x, scaled, out=out)
 
     def _derivative(self, y, grad, gx):
         slope = np.where(y > 0, 1.0, self.negative_slope).astype(grad.dtype, copy=False)

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .errors import LayerwiseError
-from .layers import Dropout, Layer, Linear, activation_layer, as_dtype
+from .layers import Activation, Dropout, Layer, Linear, activation_layer, as_dtype
 from .losses import SoftmaxCrossEntropy, add_l2_gradient, l2_penalty
 
 
@@ -162,8 +162,15 @@ class Network:
 
     def forward(self, X):
         """The last layer's output for a batch already validated and of the network's dtype."""
+        after_linear = False
         for layer in self.layers:
-            X = layer.forward(X)
+            # An activation right after a Linear overwrites the Linear's output buffer.
+            X = (
+                layer.forward(X, out=X)
+                if after_linear and isinstance(layer, Activation)
+                else layer.forward(X)
+            )
+            after_linear = isinstance(layer, Linear)
         return X
 
     def backward(self, grad):
