@@ -148,3 +148,21 @@ def test_astype_and_weights_round_trip():
     assert net.layers[0].weight.value.any()  # a copy, not a view
     with pytest.raises(lw.LayerwiseError, match="shape"):
         net.set_weights([np.zeros((2, 2))] * 4)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_predict_finds_every_non_finite_input(activation, bad):
+    """predict checks finiteness on the first layer's output: any NaN or infinity in X,
+    wherever it is and even where a weight is 0, must still be reported."""
+    net = lw.Network.from_spec("20-6-3", activation=activation, output_activation="sigmoid", seed=0)
+    net.layers[0].weight.value[7] = 0.0  # a feature whose weights are all 0: inf * 0 = NaN
+    rng = np.random.default_rng(1)
+    for row, column in [(0, 0), (4, 7), (9, 19)]:
+        X = rng.normal(size=(10, 20))
+        X[row, column] = bad
+        for method in (net.predict, net.predict_proba):
+            with pytest.raises(lw.LayerwiseError, match="NaN or infinite"):
+                method(X)
+    huge = np.full((2, 20), 1e38)  # finite input whose first-layer output overflows
+    assert net.predict(huge).shape == (2,)

@@ -34,6 +34,11 @@ def _all_finite(X):
     return bool(np.isfinite(square)) or bool(np.isfinite(X).all())
 
 
+def _check_finite(X):
+    if not _all_finite(X):
+        raise LayerwiseError("X contains NaN or infinite values")
+
+
 class Network:
     """Layers applied in order, then a loss applied to the last layer's output.
 
@@ -162,8 +167,11 @@ class Network:
 
     def forward(self, X):
         """The last layer's output for a batch already validated and of the network's dtype."""
-        after_linear = False
-        for layer in self.layers:
+        return self._forward(X, self.layers)
+
+    @staticmethod
+    def _forward(X, layers, after_linear=False):
+        for layer in layers:
             # An activation right after a Linear overwrites the Linear's output buffer.
             X = (
                 layer.forward(X, out=X)
@@ -218,20 +226,36 @@ class Network:
 
     def predict_proba(self, X):
         """Class probabilities, shape (N, n_classes)."""
-        X = self.check_X(X)
-        self.train(False)
-        return SoftmaxCrossEntropy.softmax(self.forward(X))
+        return SoftmaxCrossEntropy.softmax(self._logits(X))
 
     def predict(self, X):
         """Predicted class indices, shape (N,)."""
-        X = self.check_X(X)
+        return self._logits(X).argmax(axis=1)
+
+    def _logits(self, X):
+        """The last layer's output in inference mode, for the public predict methods.
+
+        Finiteness is checked on the first Linear's output rather than on X when that
+        output is smaller: a NaN or an infinity in a row of X makes every value of the
+        row's output NaN or infinite (inf * w is +-inf, or NaN when w is 0). Only when
+        that output is not finite is X itself read, to tell bad input from overflow.
+        """
+        X = self.check_X(X, finite=False)
         self.train(False)
-        return self.forward(X).argmax(axis=1)
+        first = self.layers[0]
+        if not isinstance(first, Linear) or first.n_out >= first.n_in:
+            _check_finite(X)
+            return self.forward(X)
+        z = first.forward(X)
+        if not _all_finite(z):
+            _check_finite(X)
+        return self._forward(z, self.layers[1:], after_linear=True)
 
     # --- validation at the public boundary --------------------------------------------
 
-    def check_X(self, X):
-        """X as a C-contiguous array of the network's dtype, or a clear error."""
+    def check_X(self, X, finite=True):
+        """X as a C-contiguous array of the network's dtype, or a clear error.
+        ``finite=False`` leaves the check for NaN and infinities to the caller."""
         try:
             X = np.asarray(X)
         except (TypeError, ValueError) as e:
@@ -245,8 +269,8 @@ class Network:
         if X.shape[0] == 0:
             raise LayerwiseError("X has no examples")
         X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not _all_finite(X):
-            raise LayerwiseError("X contains NaN or infinite values")
+        if finite:
+            _check_finite(X)
         return X
 
     def check_y(self, y, n=None):
