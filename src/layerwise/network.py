@@ -246,7 +246,8 @@ class Network:
         if not isinstance(first, Linear) or first.n_out >= first.n_in:
             _check_finite(X)
             return self.forward(X)
-        z = first.forward(X)
+        with np.errstate(over="ignore", invalid="ignore"):  # bad input is reported just below
+            z = first.forward(X)
         if not _all_finite(z):
             _check_finite(X)
         return self._forward(z, self.layers[1:], after_linear=True)
