@@ -261,10 +261,3 @@ def add_backend_arguments(parser):
     where.add_argument(
         "--dask-local", type=int, default=None, metavar="N", help="a local Dask cluster of N workers"
     )
-
-
-def run_tasks(fn, tasks, jobs=1, on_done=None, shared=None):
-    """Returns [fn(task, shared) for task in tasks], computed by ``jobs`` local processes."""
-    tasks = list(tasks)
-    with TaskPool(min(check_jobs(jobs), max(1, len(tasks)))) as pool:
-        return pool.map(fn, tasks, on_done, shared)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import LayerwiseError
+from .metrics import accuracy
 from .network import Network
 from .optimizers import SGD, Adam, make_schedule
 from .options import hidden_sizes, number_list
@@ -515,7 +516,7 @@ def _select_and_refit(data, tasks, done, settings, space, seed, cv, backend, dur
         net = refit.result()
     result.update(
         net=net,
-        test_accuracy=float(np.mean(net.predict(data.X_test) == data.y_test)),
+        test_accuracy=accuracy(data.y_test, net.predict(data.X_test)),
     )
     return result
 

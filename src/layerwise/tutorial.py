@@ -17,7 +17,7 @@ import numpy as np
 
 from .datasets.digits import tutorial_split
 from .errors import LayerwiseError
-from .metrics import confusion_matrix
+from .metrics import accuracy, confusion_matrix
 from .network import Network
 from .optimizers import SGD
 from .parallel import TaskPool, check_jobs
@@ -159,7 +159,7 @@ def run(config, jobs=1, data=None, on_done=None, during_final=None, pool=None):
     result.update(
         final=final,
         test_predicted=predicted,
-        test_accuracy=float(np.mean(predicted == data["y_test"])),
+        test_accuracy=accuracy(data["y_test"], predicted),
         confusion=confusion_matrix(data["y_test"], predicted, n_classes=10),
         train_seconds=time.perf_counter() - started,
         sweep_seconds=sweep_done - started,
