@@ -14,10 +14,11 @@ from pathlib import Path
 from .errors import LayerwiseError
 
 
-def _check_location(out):
+def check_location(out, hint=""):
     """``out`` can be a new run directory: absent or an empty folder, under folders."""
+    out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise LayerwiseError(f"output directory {out} already exists and is not empty")
+        raise LayerwiseError(f"output directory {out} already exists and is not empty{hint}")
     for parent in out.parents:
         if parent.exists() and not parent.is_dir():
             raise LayerwiseError(f"cannot write to {out}: {parent} is a file, not a folder")
@@ -36,7 +37,7 @@ def run_directory(out):
     writable, a file in the way) are reported before any work starts.
     """
     out = Path(out)
-    _check_location(out)
+    check_location(out)
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -69,7 +70,7 @@ def live_run_directory(out, keep=lambda error: False):
     Problems with the location are reported before any work starts.
     """
     out = Path(out)
-    _check_location(out)
+    check_location(out)
     created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -179,10 +179,7 @@ def open_run_directory(out, spec, resume):
                 f"the search in {out} was started with other settings ({', '.join(changed)})"
             )
         return out
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise LayerwiseError(
-            f"output directory {out} already exists and is not empty (use --resume to continue)"
-        )
+    reporting.check_location(out, hint=" (use --resume to continue)")
     try:
         out.mkdir(parents=True, exist_ok=True)
         reporting.write_json(saved, spec)
