@@ -50,28 +50,17 @@ def score_vs_setting(path, values, scores, *, xlabel, ylabel="validation accurac
     return _save(fig, path)
 
 
-def loss_curves(path, train_loss, val_loss=None, title="loss per epoch"):
+def training_curves(path, train, validation=None, *, ylabel, title=None):
+    """A metric per epoch for the training set and, if given, the validation set."""
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    epochs = np.arange(1, len(train_loss) + 1)
-    ax.plot(epochs, train_loss, label="training")
-    if val_loss:
-        ax.plot(epochs, val_loss, label="validation")
+    epochs = np.arange(1, len(train) + 1)
+    ax.plot(epochs, train, label="training")
+    if validation:
+        ax.plot(epochs, validation, label="validation")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.set_title(title)
-    ax.legend()
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
-
-
-def accuracy_curves(path, train_accuracy, val_accuracy=None):
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    epochs = np.arange(1, len(train_accuracy) + 1)
-    ax.plot(epochs, train_accuracy, label="training")
-    if val_accuracy:
-        ax.plot(epochs, val_accuracy, label="validation")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
     return _save(fig, path)

@@ -98,7 +98,7 @@ class TaskPool:
         results = [None] * len(tasks)
         if self.jobs == 1:
             for i, task in enumerate(tasks):
-                results[i] = _guard(_call, errors, fn, task, shared)
+                results[i] = _outcome(_call, errors, fn, task, shared)
                 if on_done:
                     on_done(i, results[i])
             return results
@@ -108,15 +108,13 @@ class TaskPool:
             broken = []
             for future in as_completed(futures):
                 i = futures[future]
-                try:
-                    results[i] = future.result()
-                except BrokenProcessPool as e:
-                    broken.append((i, e))
+                outcome = _outcome(future.result, "return")
+                if isinstance(outcome, BrokenProcessPool):
+                    broken.append((i, outcome))
                     continue
-                except Exception as e:
-                    if errors == "raise":
-                        raise
-                    results[i] = e
+                if isinstance(outcome, Exception) and errors == "raise":
+                    raise outcome
+                results[i] = outcome
                 if on_done:
                     on_done(i, results[i])
             attempts += 1
@@ -142,7 +140,8 @@ class TaskPool:
         return self._submit(fn, task, shared)
 
 
-def _guard(call, errors, *args):
+def _outcome(call, errors, *args):
+    """call(*args); with ``errors="return"`` an exception is returned instead of raised."""
     if errors == "raise":
         return call(*args)
     try:
@@ -216,12 +215,7 @@ class DaskPool:
         results = [None] * len(tasks)
         for future in dask_completed(futures):
             i = futures[future]
-            try:
-                results[i] = future.result()
-            except Exception as e:
-                if errors == "raise":
-                    raise
-                results[i] = e
+            results[i] = _outcome(future.result, errors)
             if on_done:
                 on_done(i, results[i])
         return results

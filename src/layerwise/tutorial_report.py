@@ -42,9 +42,10 @@ def figure_calls(folder, result):
     path = {key: folder / name for key, (name, _) in FIGURES.items()}
     wrong = np.flatnonzero(result["test_predicted"] != data["y_test"])
     weights = final["net"].linears[0].weight.value.T  # one row of 64 per hidden unit
+    history = final["history"]
     return [
-        (figures.loss_curves, (path["loss_curves"], final["history"].train_loss, final["history"].val_loss),
-         {"title": f"final model, lambda = {result['best_lambda']:.4g}"}),
+        (figures.training_curves, (path["loss_curves"], history.train_loss, history.val_loss),
+         {"ylabel": "loss", "title": f"final model, lambda = {result['best_lambda']:.4g}"}),
         (figures.confusion_matrix, (path["confusion_matrix"], result["confusion"]), {}),
         (figures.image_grid, (path["misclassified"], data["X_test"][wrong[:48]].reshape(-1, 8, 8),
                               [f"{data['y_test'][i]} -> {result['test_predicted'][i]}" for i in wrong[:48]]),

@@ -442,8 +442,10 @@ def _write_run(folder, net, data, prep, settings, history, started):
     accuracy = float((predicted == y).mean())
     metadata = {"dataset": data.name, "data": str(settings["data"]), "settings": settings}
     save(net, folder / MODEL_FILENAME, classes=data.classes, preprocessing=prep, metadata=metadata)
-    figures.loss_curves(folder / "loss.png", history.train_loss, history.val_loss)
-    figures.accuracy_curves(folder / "accuracy.png", history.train_accuracy, history.val_accuracy)
+    figures.training_curves(folder / "loss.png", history.train_loss, history.val_loss, ylabel="loss",
+                            title="loss per epoch")  # fmt: skip
+    figures.training_curves(folder / "accuracy.png", history.train_accuracy, history.val_accuracy,
+                            ylabel="accuracy")  # fmt: skip
     figures.confusion_matrix(folder / "confusion.png", confusion, data.classes)
     report = {
         "command": "train",
