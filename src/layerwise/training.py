@@ -196,7 +196,7 @@ def fit(
     n = len(X)
     if batch_size is not None and (int(batch_size) < 1):
         raise LayerwiseError(f"batch_size must be positive, not {batch_size}")
-    full_batch = batch_size is None or int(batch_size) >= n
+    batch = None if batch_size is None or int(batch_size) >= n else int(batch_size)  # None: full batch
     Xv = yv = None
     if validation_data is not None:
         Xv, yv = validation_data
@@ -210,28 +210,12 @@ def fit(
 
     history = history if history is not None else History()
     callbacks = list(callbacks)
-    batch_callbacks = [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
     for c in callbacks:
         c.on_train_begin(net, history)
     # Overflow on the way to a diverging loss is reported once, as TrainingDiverged.
     with np.errstate(over="ignore", invalid="ignore"):
         _train_epochs(
-            net,
-            X,
-            y,
-            Xv,
-            yv,
-            optimizer,
-            epochs,
-            start_epoch,
-            batch_size,
-            full_batch,
-            l2,
-            rng,
-            shuffle,
-            history,
-            callbacks,
-            batch_callbacks,
+            net, (X, y), (Xv, yv), optimizer, epochs, start_epoch, batch, l2, rng, shuffle, history, callbacks
         )
     net.train(False)
     for c in callbacks:
@@ -240,23 +224,11 @@ def fit(
 
 
 def _train_epochs(
-    net,
-    X,
-    y,
-    Xv,
-    yv,
-    optimizer,
-    epochs,
-    start_epoch,
-    batch_size,
-    full_batch,
-    l2,
-    rng,
-    shuffle,
-    history,
-    callbacks,
-    batch_callbacks,
+    net, train, validation, optimizer, epochs, start_epoch, batch_size, l2, rng, shuffle, history, callbacks
 ):
+    """The epochs of fit(); ``batch_size`` None means the full batch."""
+    (X, y), (Xv, yv) = train, validation
+    batch_callbacks = [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
     n = len(X)
     params = net.parameters()
     # Weights at the start of the last two epochs: when the loss turns NaN or infinite,
@@ -268,10 +240,7 @@ def _train_epochs(
             np.copyto(keep, p.value)
         optimizer.set_epoch(epoch)
         net.train(True)
-        if full_batch:
-            batches = [None]
-        else:
-            batches = _batches(n, int(batch_size), rng, shuffle)
+        batches = [None] if batch_size is None else _batches(n, batch_size, rng, shuffle)
         loss_sum = correct = 0.0
         for b, idx in enumerate(batches):
             Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
