@@ -42,14 +42,60 @@ class Parameter:
 
     __slots__ = ("name", "value", "grad", "decay")
 
-    def __init__(self, name, value, decay):
+    def __init__(self, name, value, decay, grad=None):
         self.name = name
         self.value = value
-        self.grad = np.zeros_like(value)
+        self.grad = np.zeros_like(value) if grad is None else grad
         self.decay = decay
 
     def __repr__(self):
         return f"Parameter({self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
+
+
+def pack(parameters):
+    """Moves the parameters into one flat array of values and one of gradients, in the
+    order given; each Parameter keeps a view of its part. Returns the two flat arrays.
+
+    Elementwise work over all parameters (an optimizer step, the L2 penalty, a copy of
+    the weights) is then one NumPy call on a flat array instead of one per parameter.
+    """
+    dtype = parameters[0].value.dtype
+    size = sum(p.value.size for p in parameters)
+    values, grads = np.empty(size, dtype), np.zeros(size, dtype)
+    start = 0
+    for p in parameters:
+        end = start + p.value.size
+        values[start:end] = p.value.ravel()
+        p.value = values[start:end].reshape(p.value.shape)
+        p.grad = grads[start:end].reshape(p.value.shape)
+        start = end
+    return values, grads
+
+
+def flat_block(parameters):
+    """The flat arrays (values, grads) that ``parameters`` tile exactly, each value and
+    grad at the same offset (as ``pack`` leaves them), and the offsets; None otherwise."""
+    if not parameters:
+        return None
+    values, grads = parameters[0].value.base, parameters[0].grad.base
+    if not (isinstance(values, np.ndarray) and isinstance(grads, np.ndarray)):
+        return None
+    if values.ndim != 1 or grads.shape != values.shape or grads.dtype != values.dtype:
+        return None
+    v0, g0 = values.__array_interface__["data"][0], grads.__array_interface__["data"][0]
+    offsets, covered = [], 0
+    for p in parameters:
+        if p.value.base is not values or p.grad.base is not grads or not p.value.flags.c_contiguous:
+            return None
+        offset = p.value.__array_interface__["data"][0] - v0
+        if offset != p.grad.__array_interface__["data"][0] - g0 or not p.grad.flags.c_contiguous:
+            return None
+        offsets.append(offset // values.itemsize)
+        covered += p.value.size
+    ends = sorted((o, o + p.value.size) for o, p in zip(offsets, parameters))
+    if covered != values.size or any(a[1] != b[0] for a, b in zip(ends, ends[1:])) or ends[0][0] != 0:
+        return None
+    return values, grads, offsets
 
 
 class Layer(ABC):

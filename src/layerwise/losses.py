@@ -72,13 +72,3 @@ def l2_penalty(parameters, l2, n):
         return 0.0
     total = sum(float(np.vdot(p.value, p.value)) for p in parameters if p.decay)
     return 0.5 * l2 / n * total
-
-
-def add_l2_gradient(parameters, l2, n):
-    """Adds d(penalty)/dW = lambda / N * W to every weight gradient, in place."""
-    if l2 == 0:
-        return
-    scale = l2 / n
-    for p in parameters:
-        if p.decay:
-            p.grad += scale * p.value

@@ -3,8 +3,8 @@
 import numpy as np
 
 from .errors import LayerwiseError
-from .layers import Activation, Dropout, Layer, Linear, activation_layer, as_dtype
-from .losses import SoftmaxCrossEntropy, add_l2_gradient, l2_penalty
+from .layers import Activation, Dropout, Layer, Linear, activation_layer, as_dtype, pack
+from .losses import SoftmaxCrossEntropy
 
 
 def parse_spec(spec):
@@ -62,6 +62,7 @@ class Network:
         self.layers = layers
         self.loss = SoftmaxCrossEntropy() if loss is None else loss
         self._training = None
+        self._packed()
 
     @classmethod
     def from_spec(
@@ -132,6 +133,33 @@ class Network:
     def named_parameters(self):
         return [(f"{i}.{p.name}", p) for i, layer in enumerate(self.layers) for p in layer.parameters()]
 
+    def _packed(self):
+        """The flat arrays that hold every parameter value and gradient (layers.pack),
+        weights first, and the number of weight values: the L2 penalty is then one call
+        on ``values[:n_weights]``. Packs again when a parameter was replaced."""
+        flat = self.__dict__.get("_flat")
+        params = self.parameters()
+        if flat is None or any(p.value.base is not flat[0] or p.grad.base is not flat[1] for p in params):
+            weights = [p for p in params if p.decay]
+            values, grads = pack(weights + [p for p in params if not p.decay])
+            flat = self._flat = (values, grads, sum(p.value.size for p in weights))
+        return flat
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_flat"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._packed()
+
+    def _l2_penalty(self, l2, n):
+        """lambda / (2N) * sum of squared weights (biases excluded), as in the tutorial."""
+        if not l2:
+            return 0.0
+        values, _, n_weights = self._flat
+        weights = values[:n_weights]
+        return 0.5 * l2 / n * float(np.dot(weights, weights))
+
     def get_weights(self):
         """Copies of every parameter value, in ``parameters()`` order."""
         return [p.value.copy() for p in self.parameters()]
@@ -194,10 +222,10 @@ class Network:
         loss = self.loss.forward(out, y)
         self.backward(self.loss.backward())
         if l2:
-            params = self.parameters()
             n = X.shape[0]
-            loss += l2_penalty(params, l2, n)
-            add_l2_gradient(params, l2, n)
+            loss += self._l2_penalty(l2, n)
+            values, grads, n_weights = self._flat
+            grads[:n_weights] += (l2 / n) * values[:n_weights]  # d(penalty)/dW = lambda / N * W
         return loss
 
     def loss_and_gradients(self, X, y, l2=0.0):
@@ -209,10 +237,12 @@ class Network:
         X = self.check_X(X)
         y = self.check_y(y, len(X))
         self.train(True)
+        self._packed()
         return self._loss_and_gradients(X, y, float(l2))
 
     def evaluate(self, X, y, l2=0.0):
         """(loss, accuracy) in inference mode; the loss includes the L2 term."""
+        self._packed()
         X = self.check_X(X)
         y = self.check_y(y, len(X))
         return self._evaluate(X, y, l2)
@@ -220,7 +250,7 @@ class Network:
     def _evaluate(self, X, y, l2=0.0):
         self.train(False)
         out = self.forward(X)
-        loss = self.loss.forward(out, y) + l2_penalty(self.parameters(), l2, len(X))
+        loss = self.loss.forward(out, y) + self._l2_penalty(l2, len(X))
         accuracy = float(np.mean(out.argmax(axis=1) == y))
         return loss, accuracy
 

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .errors import LayerwiseError
+from .layers import flat_block
 
 # --- learning-rate schedules: epoch -> multiplier of the initial learning rate -----------
 
@@ -92,17 +93,46 @@ class Optimizer:
     def step(self, parameters):
         if len(self.state) != len(parameters):
             self.state = [self._init_state(p.value) for p in parameters]
-        for p, state in zip(parameters, self.state):
-            self._update(p.value, p.grad, state)
+        block = self._flat_state(parameters)
+        if block is not None:  # one update of the flat arrays (a Network's parameters)
+            values, grads, state = block
+            self._update(values, grads, state)
+        else:
+            for p, state in zip(parameters, self.state):
+                self._update(p.value, p.grad, state)
         self.steps += 1
         if self.steps % FLUSH_EVERY == 0:
-            self._flush_tiny()
+            for state in [block[2]] if block is not None else self.state:
+                for name, array in state.items():
+                    if name != "scratch":
+                        array[np.abs(array) < TINY] = 0
 
-    def _flush_tiny(self):
-        for state in self.state:
+    def _flat_state(self, parameters):
+        """When the parameters tile flat arrays (layers.pack, as a Network keeps them),
+        the state is kept in flat arrays too, ``self.state`` holding views of them, and
+        this returns (values, grads, flat state); otherwise None."""
+        cached = self.__dict__.get("_block")
+        if (
+            cached is not None
+            and cached[3] is self.state
+            and all(p.value.base is cached[0] and p.grad.base is cached[1] for p in parameters)
+        ):
+            return cached[:3]
+        found = flat_block(parameters)
+        if found is None:
+            return None
+        values, grads, offsets = found
+        flat = {name: np.empty_like(values) for name in self.state[0]}
+        for p, offset, state in zip(parameters, offsets, self.state):
             for name, array in state.items():
-                if name != "scratch":
-                    array[np.abs(array) < TINY] = 0
+                view = flat[name][offset : offset + p.value.size].reshape(p.value.shape)
+                view[...] = array  # the state so far (restored from a checkpoint, say)
+                state[name] = view
+        self._block = (values, grads, flat, self.state)
+        return self._block[:3]
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_block"}
 
     def state_dict(self):
         state = [{k: np.copy(v) for k, v in s.items()} for s in self.state]

@@ -110,11 +110,10 @@ class EarlyStopping(Callback):
             net.set_weights(self.best_weights)
 
 
-def _restore_finite(params, *candidates):
-    for values in candidates:
-        if all(np.isfinite(v).all() for v in values):
-            for p, v in zip(params, values):
-                np.copyto(p.value, v)
+def _restore_finite(values, *candidates):
+    for candidate in candidates:
+        if np.isfinite(candidate).all():
+            np.copyto(values, candidate)
             return
 
 
@@ -231,13 +230,13 @@ def _train_epochs(
     batch_callbacks = [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
     n = len(X)
     params = net.parameters()
+    values = net._packed()[0]  # every parameter value, as one flat array
     # Weights at the start of the last two epochs: when the loss turns NaN or infinite,
     # the most recent of them that is finite is restored.
-    snapshots = ([p.value.copy() for p in params], [p.value.copy() for p in params])
+    snapshots = (values.copy(), values.copy())
     for epoch in range(start_epoch, start_epoch + epochs):
         started = time.perf_counter()
-        for keep, p in zip(snapshots[epoch % 2], params):
-            np.copyto(keep, p.value)
+        np.copyto(snapshots[epoch % 2], values)
         optimizer.set_epoch(epoch)
         net.train(True)
         batches = [None] if batch_size is None else _batches(n, batch_size, rng, shuffle)
@@ -246,7 +245,7 @@ def _train_epochs(
             Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
             loss = net._loss_and_gradients(Xb, yb, l2)
             if not math.isfinite(loss):
-                _restore_finite(params, snapshots[epoch % 2], snapshots[(epoch - 1) % 2])
+                _restore_finite(values, snapshots[epoch % 2], snapshots[(epoch - 1) % 2])
                 raise TrainingDiverged(
                     f"training diverged at epoch {epoch + 1}: the loss became {loss}; the learning "
                     f"rate ({optimizer.lr:g}) is probably too high or the inputs are not scaled; "
