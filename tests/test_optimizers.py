@@ -99,3 +99,39 @@ def test_state_dict_round_trip_continues_identically(make):
 def test_bad_settings_are_clear_errors(make):
     with pytest.raises(lw.LayerwiseError):
         make()
+
+
+@pytest.mark.parametrize("make", [lambda: lw.SGD(0.1, momentum=0.9), lambda: lw.SGD(0.1, momentum=0.9, nesterov=True),
+                                  lambda: lw.Adam(0.01)])  # fmt: skip
+def test_a_networks_flat_parameters_update_as_separate_arrays_do(make):
+    # A Network keeps its parameters as views of one flat array (layers.pack) and the
+    # optimizer then updates the flat array in one go; the result must not change.
+    net = lw.Network.from_spec("5-4-3", activation="tanh", dtype="float64", seed=0)
+    loose = [lw.Parameter(p.name, p.value.copy(), p.decay) for p in net.parameters()]
+    assert lw.layers.flat_block(net.parameters()) is not None and lw.layers.flat_block(loose) is None
+    packed_opt, loose_opt = make(), make()
+    rng = np.random.default_rng(0)
+    for step in range(5):
+        for p, q in zip(net.parameters(), loose):
+            p.grad[...] = q.grad[...] = rng.normal(size=p.value.shape)
+        packed_opt.step(net.parameters())
+        loose_opt.step(loose)
+        if step == 2:  # a restored state goes back into the flat arrays
+            packed_opt.load_state_dict(packed_opt.state_dict())
+    for p, q in zip(net.parameters(), loose):
+        np.testing.assert_array_equal(p.value, q.value)
+    for a, b in zip(packed_opt.state_dict()["state"], loose_opt.state_dict()["state"]):
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_a_copied_network_gets_its_own_flat_arrays():
+    import copy
+    import pickle
+
+    net = lw.Network.from_spec("5-4-3", seed=0)
+    for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        values = clone._packed()[0]
+        assert all(p.value.base is values for p in clone.parameters())
+        assert not np.shares_memory(values, net._packed()[0])
+        np.testing.assert_array_equal(values, net._packed()[0])
