@@ -101,8 +101,14 @@ def test_bad_settings_are_clear_errors(make):
         make()
 
 
-@pytest.mark.parametrize("make", [lambda: lw.SGD(0.1, momentum=0.9), lambda: lw.SGD(0.1, momentum=0.9, nesterov=True),
-                                  lambda: lw.Adam(0.01)])  # fmt: skip
+OPTIMIZERS = [
+    lambda: lw.SGD(0.1, momentum=0.9),
+    lambda: lw.SGD(0.1, momentum=0.9, nesterov=True),
+    lambda: lw.Adam(0.01),
+]
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
 def test_a_networks_flat_parameters_update_as_separate_arrays_do(make):
     # A Network keeps its parameters as views of one flat array (layers.pack) and the
     # optimizer then updates the flat array in one go; the result must not change.

@@ -155,3 +155,29 @@ def test_a_local_dask_cluster_gives_the_same_report(tmp_path):
     keys = ["validation_accuracy", "validation_loss", "best_lambda", "test_accuracy", "final_history"]
     assert [reports[0][k] for k in keys] == [reports[1][k] for k in keys]
     assert reports[1]["backend"] == "local Dask cluster of 2 workers"
+
+
+def test_the_final_models_curves_equal_a_retraining_from_its_seed():
+    # The final model is the best lambda's sweep training; its curves come from running
+    # that training again in two halves at once. Both must equal one retraining.
+    from threadpoolctl import threadpool_limits
+
+    from layerwise import fit, tutorial
+
+    config = tutorial.Config(epochs=30, lambdas=(0.01, 1.0, 10.0))
+    data = tutorial.split_digits()
+    result = tutorial.run(config, jobs=2, data=data)
+    final = result["final"]
+    assert final["same_as_sweep"] and final["l2"] == result["best_lambda"]
+    net = config.network(final["seed"])
+    with threadpool_limits(1):  # as the tasks run: BLAS results can depend on the thread count
+        history = fit(
+            net, data["X_train"], data["y_train"], optimizer=config.optimizer(), epochs=30, l2=final["l2"],
+            validation_data=(data["X_valid"], data["y_valid"]),
+        )  # fmt: skip
+    for got, expected in zip(final["net"].get_weights(), net.get_weights()):
+        np.testing.assert_array_equal(got, expected)
+    assert final["history"].train_loss == history.train_loss
+    assert final["history"].val_loss == history.val_loss
+    assert all(len(norms) == 30 for norms in final["grad_norms"].values())
+    assert result["test_accuracy"] == np.mean(net.predict(data["X_test"]) == data["y_test"])

@@ -28,8 +28,19 @@ def draw_all(calls, jobs=1):
         other.result()
 
 
-def _save(fig, path):
-    fig.tight_layout()
+def _axes(width, height, *, left=0.8, bottom=0.6, right=0.2, top=0.2):
+    """A figure of width x height inches with one Axes and fixed margins (inches) for
+    the tick and axis labels: cheaper than tight_layout, which draws the figure twice."""
+    fig, ax = plt.subplots(figsize=(width, height))
+    fig.subplots_adjust(
+        left=left / width, bottom=bottom / height, right=1 - right / width, top=1 - top / height
+    )
+    return fig, ax
+
+
+def _save(fig, path, tight=False):
+    if tight:  # for labels whose size is not known in advance
+        fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
@@ -37,7 +48,7 @@ def _save(fig, path):
 
 def score_vs_setting(path, values, scores, *, xlabel, ylabel="validation accuracy", log=True, best=None):
     """A score against one numeric setting (the lambda sweep), with the best one marked."""
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = _axes(5, 3.5)
     ax.plot(values, scores, "o-")
     if best is not None:
         ax.axvline(best, color="tab:red", linestyle="--", label=f"best {xlabel} = {best:.4g}")
@@ -52,7 +63,7 @@ def score_vs_setting(path, values, scores, *, xlabel, ylabel="validation accurac
 
 def training_curves(path, train, validation=None, *, ylabel, title=None):
     """A metric per epoch for the training set and, if given, the validation set."""
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = _axes(5, 3.5, top=0.4 if title else 0.2)
     epochs = np.arange(1, len(train) + 1)
     ax.plot(epochs, train, label="training")
     if validation:
@@ -70,14 +81,16 @@ def confusion_matrix(path, counts, labels=None):
     counts = np.asarray(counts)
     k = len(counts)
     labels = [str(i) for i in range(k)] if labels is None else [str(label) for label in labels]
-    fig, ax = plt.subplots(figsize=(0.45 * k + 2, 0.45 * k + 1.5))
+    long_labels = max(map(len, labels)) > 2
+    fig, ax = _axes(0.45 * k + 1.2, 0.45 * k + 1.2, left=0.7 if long_labels else 0.6,
+                    bottom=0.9 if long_labels else 0.6)  # fmt: skip
     ax.imshow(counts, cmap="Blues")
     for i in range(k):
         for j in range(k):
             if counts[i, j]:
                 color = "white" if counts[i, j] > counts.max() / 2 else "black"
                 ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=8, color=color)
-    ax.set_xticks(range(k), labels, rotation=90 if max(map(len, labels)) > 2 else 0)
+    ax.set_xticks(range(k), labels, rotation=90 if long_labels else 0)
     ax.set_yticks(range(k), labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -102,7 +115,8 @@ def image_grid(path, images, titles, *, columns=8, title=None, cmap="gray_r", sy
         r, c = divmod(i, columns)
         top, left = r * (h + gap_h) + gap_h, c * (w + gap_w)
         mosaic[top : top + h, left : left + w] = image
-    fig, ax = plt.subplots(figsize=(columns * 1.0, rows * 1.2 + (0.4 if title else 0.1)))
+    fig, ax = _axes(columns * 1.0, rows * 1.2 + (0.4 if title else 0.1), left=0.05, bottom=0.05, right=0.05,
+                    top=0.35 if title else 0.05)  # fmt: skip
     limits = dict(vmin=-1, vmax=1) if symmetric else {}
     colours = plt.get_cmap(cmap).with_extremes(bad="white")
     ax.imshow(mosaic, cmap=colours, interpolation="nearest", **limits)
@@ -126,7 +140,7 @@ def image_grid(path, images, titles, *, columns=8, title=None, cmap="gray_r", sy
 
 def series_per_layer(path, series, *, ylabel, log=True, title=None):
     """One line per named series (e.g. the gradient norm of each layer per epoch)."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    fig, ax = _axes(5.5, 3.5, top=0.4 if title else 0.2)
     for name, values in series.items():
         ax.plot(np.arange(1, len(values) + 1), values, label=name)
     if log:
@@ -158,4 +172,4 @@ def heatmap(path, values, row_labels, column_labels, *, xlabel, ylabel, title=No
     if title:
         ax.set_title(title)
     fig.colorbar(image, ax=ax)
-    return _save(fig, path)
+    return _save(fig, path, tight=True)

@@ -21,20 +21,20 @@ class SoftmaxCrossEntropy:
             shifted = np.subtract(z, top, out=self._buffer("shifted", z))
         else:
             shifted = np.subtract(z, z.max(axis=1, keepdims=True), out=self._buffer("shifted", z))
-        probs = np.exp(shifted, out=self._buffer("probs", z))
-        total = np.dot(probs, self._ones(k, z.dtype))  # row sums as a BLAS call
+        exps = np.exp(shifted, out=self._buffer("exps", z))
+        total = np.dot(exps, self._ones(k, z.dtype))  # row sums as a BLAS call
         target = np.arange(0, n * k, k) + y  # flat index of each row's true class
         loss = (
             float(np.log(total).sum(dtype=np.float64)) - float(shifted.ravel()[target].sum(dtype=np.float64))
         ) / n
-        probs /= total[:, None]
-        self._probs, self._target = probs, target
+        self._exps, self._total, self._target, self._probs = exps, total, target, None
         return loss
 
     def backward(self):
-        probs = self._probs
-        n = probs.shape[0]
-        grad = np.multiply(probs, 1.0 / n, out=self._buffer("grad", probs))
+        exps, total = self._exps, self._total
+        n = len(total)
+        # (P - onehot) / N with P = exps / total, in one pass over the exponentials
+        grad = np.multiply(exps, (1.0 / n / total)[:, None], out=self._buffer("grad", exps))
         grad.ravel()[self._target] -= 1.0 / n
         return grad
 
@@ -53,7 +53,9 @@ class SoftmaxCrossEntropy:
 
     @property
     def probabilities(self):
-        """softmax(z) of the last forward pass."""
+        """softmax(z) of the last forward pass (computed when first asked for)."""
+        if self._probs is None:
+            self._probs = self._exps / self._total[:, None]
         return self._probs
 
     @staticmethod
@@ -61,6 +63,9 @@ class SoftmaxCrossEntropy:
         e = np.exp(z - z.max(axis=1, keepdims=True))
         e /= e.sum(axis=1, keepdims=True)
         return e
+
+    def __getstate__(self):
+        return {}  # buffers and the last pass are not part of the loss
 
     def __repr__(self):
         return "SoftmaxCrossEntropy()"

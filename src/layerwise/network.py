@@ -217,7 +217,8 @@ class Network:
         layers[0].backward(grad, input_grad=False)
 
     def _loss_and_gradients(self, X, y, l2):
-        """forward, loss, backward on validated arrays; returns the loss and the logits."""
+        """forward, loss, backward on validated arrays; returns the loss and the last
+        layer's output (valid until the next forward pass)."""
         out = self.forward(X)
         loss = self.loss.forward(out, y)
         self.backward(self.loss.backward())
@@ -226,7 +227,7 @@ class Network:
             loss += self._l2_penalty(l2, n)
             values, grads, n_weights = self._flat
             grads[:n_weights] += (l2 / n) * values[:n_weights]  # d(penalty)/dW = lambda / N * W
-        return loss
+        return loss, out
 
     def loss_and_gradients(self, X, y, l2=0.0):
         """Forward pass, loss (mean cross-entropy + lambda/(2N) sum W^2), backward pass.
@@ -238,7 +239,7 @@ class Network:
         y = self.check_y(y, len(X))
         self.train(True)
         self._packed()
-        return self._loss_and_gradients(X, y, float(l2))
+        return self._loss_and_gradients(X, y, float(l2))[0]
 
     def evaluate(self, X, y, l2=0.0):
         """(loss, accuracy) in inference mode; the loss includes the L2 term."""

@@ -243,7 +243,7 @@ def _train_epochs(
         loss_sum = correct = 0.0
         for b, idx in enumerate(batches):
             Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
-            loss = net._loss_and_gradients(Xb, yb, l2)
+            loss, out = net._loss_and_gradients(Xb, yb, l2)
             if not math.isfinite(loss):
                 _restore_finite(values, snapshots[epoch % 2], snapshots[(epoch - 1) % 2])
                 raise TrainingDiverged(
@@ -254,7 +254,7 @@ def _train_epochs(
                     history=history,
                 )
             loss_sum += loss * len(yb)
-            correct += np.count_nonzero(net.loss.probabilities.argmax(axis=1) == yb)
+            correct += np.count_nonzero(out.argmax(axis=1) == yb)
             optimizer.step(params)
             for c in batch_callbacks:
                 c.on_batch_end(b, len(yb), loss)

@@ -78,6 +78,8 @@ def write_report(folder, result, jobs, started, backend=None):
         "train_loss": [r["train_loss"] for r in result["sweep"]],
         "best_lambda": result["best_lambda"],
         "final_validation_accuracy": final["val_accuracy"],
+        "final_seed": final["seed"],
+        "final_same_as_sweep": final["same_as_sweep"],
         "test_accuracy": result["test_accuracy"],
         "confusion_matrix": result["confusion"].tolist(),
         "final_history": {"train_loss": final["history"].train_loss, "val_loss": final["history"].val_loss},
@@ -89,7 +91,7 @@ def write_report(folder, result, jobs, started, backend=None):
         "training_seconds": result["train_seconds"],
         "timings": {
             "data_and_sweep": result["sweep_seconds"],
-            "final_model": result["train_seconds"] - result["sweep_seconds"],
+            "final_model_curves": result["train_seconds"] - result["sweep_seconds"],
             "figures_after_training": figures_seconds,
         },
         "figures": {key: name for key, (name, _) in FIGURES.items()},
