@@ -166,3 +166,16 @@ def test_predict_finds_every_non_finite_input(activation, bad):
                 method(X)
     huge = np.full((2, 20), 1e38)  # finite input whose first-layer output overflows
     assert net.predict(huge).shape == (2,)
+
+
+def test_unaligned_input_is_copied_into_an_aligned_array():
+    # Arrays unpickled from a byte stream (data sent to a Dask worker) can start at an odd
+    # address; NumPy computes with such arrays without BLAS and several times slower.
+    buf = bytearray(4 * 6 * 5 + 1)
+    X = np.frombuffer(buf, dtype=np.float32, offset=1, count=30).reshape(6, 5)
+    assert not X.flags.aligned
+    net = lw.Network.from_spec("5-3-2", seed=0)
+    checked = net.check_X(X)
+    assert checked.flags.aligned and checked.flags.c_contiguous and checked.dtype == np.float32
+    aligned = np.zeros((6, 5), np.float32)
+    assert net.check_X(aligned) is aligned  # no copy when none is needed

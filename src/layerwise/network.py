@@ -286,7 +286,7 @@ class Network:
     # --- validation at the public boundary --------------------------------------------
 
     def check_X(self, X, finite=True):
-        """X as a C-contiguous array of the network's dtype, or a clear error.
+        """X as an aligned C-contiguous array of the network's dtype, or a clear error.
         ``finite=False`` leaves the check for NaN and infinities to the caller."""
         try:
             X = np.asarray(X)
@@ -300,7 +300,9 @@ class Network:
             raise LayerwiseError(f"X has {X.shape[1]} features but the network expects {self.n_features}")
         if X.shape[0] == 0:
             raise LayerwiseError("X has no examples")
-        X = np.ascontiguousarray(X, dtype=self.dtype)
+        # C order and aligned: arrays that arrive unaligned (unpickled from a byte stream
+        # on a Dask worker, say) would keep NumPy from BLAS and its fast loops.
+        X = np.require(X, dtype=self.dtype, requirements="CA")
         if finite:
             _check_finite(X)
         return X
