@@ -8,7 +8,6 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from importlib import metadata
 from pathlib import Path
 
 from .errors import LayerwiseError
@@ -135,6 +134,8 @@ def _jsonable(value):
 
 
 def _version(package):
+    from importlib import metadata  # imported when a report is written: it is slow to import
+
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
