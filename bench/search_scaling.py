@@ -26,6 +26,14 @@ GRID = ["--grid", "l2=0.01,0.1,1,10", "--grid", "hidden=48x32,64x32,128", "--opt
         "none", "--quiet"]  # fmt: skip
 
 
+WORKER_ENV = {
+    "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
+    "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL": "1s",
+    "DASK_DISTRIBUTED__ADMIN__SYSTEM_MONITOR__INTERVAL": "5s",
+    "DASK_DISTRIBUTED__WORKER__MEMORY__MONITOR_INTERVAL": "1s",
+}
+
+
 def start_cluster():
     """A scheduler and two workers on loopback: (address, processes)."""
     with socket.socket() as s:
@@ -33,8 +41,8 @@ def start_cluster():
         port = s.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
     dask = str(Path(sys.executable).with_name("dask"))
-    # no statistical profiler in the workers: it samples the training loop every 10 ms
-    env = dict(os.environ, DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED="False")
+    # the worker settings docs/search.md recommends for trainings (parallel.WORKER_SETTINGS)
+    env = dict(os.environ, **WORKER_ENV)
     quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                    "--no-dashboard"], **quiet)]  # fmt: skip

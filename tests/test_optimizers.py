@@ -141,3 +141,15 @@ def test_a_copied_network_gets_its_own_flat_arrays():
         assert all(p.value.base is values for p in clone.parameters())
         assert not np.shares_memory(values, net._packed()[0])
         np.testing.assert_array_equal(values, net._packed()[0])
+
+
+def test_a_rebound_parameter_is_packed_again_before_training():
+    net = lw.Network.from_spec("4-3-2", activation="tanh", dtype="float64", seed=0)
+    first = net.layers[0].weight
+    first.value = np.full((4, 3), 0.5)  # rebound, no longer a view of the flat array
+    X = np.random.default_rng(0).normal(size=(8, 4))
+    lw.fit(net, X, np.arange(8) % 2, optimizer=lw.SGD(0.1), epochs=1)
+    values = net._packed()[0]
+    assert first.value.base is values and first.grad.base is net._packed()[1]
+    assert not np.allclose(first.value, 0.5)  # trained from the rebound values
+    assert np.allclose(first.value, 0.5, atol=0.2)

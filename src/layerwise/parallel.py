@@ -150,6 +150,19 @@ def _outcome(call, errors, *args):
         return e
 
 
+# Settings for Dask workers that run trainings: a training holds the GIL most of the time,
+# and every wake-up of a worker's event loop takes it away. The profiler samples the
+# running task's stack every 10 ms; the event loop checks its own health every 20 ms and
+# reads the system's and its own memory use several times a second. Fewer wake-ups:
+# trials about 5% faster (--dask-local uses these; see docs/search.md for a cluster).
+WORKER_SETTINGS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+
+
 class DaskPool:
     """Tasks on a Dask cluster: an existing one (``address``, e.g. tcp://host:8786) or a
     local cluster of ``local_workers`` processes with one thread each.
@@ -175,9 +188,7 @@ class DaskPool:
         if self.local_workers:
             import dask
 
-            # Dask's worker profiler samples the running task's stack every 10 ms, which
-            # slows a training loop of many short NumPy calls by several percent.
-            dask.config.set({"distributed.worker.profile.enabled": False})
+            dask.config.set(WORKER_SETTINGS)
             self.cluster = LocalCluster(
                 n_workers=self.local_workers,
                 threads_per_worker=1,
