@@ -203,24 +203,24 @@ def test_header_claiming_other_shapes(saved):
     assert "0.weight has shape [7, 6]" in load_error(path)
 
 
-def test_architecture_edited_to_disagree_with_the_tensors(saved):
-    _, path = saved
+def with_hidden_size(path, n):
+    """Rewrites the file's architecture so that its first hidden layer has n units."""
     header, data = header_of(path)
     arch = json.loads(header["__metadata__"]["architecture"])
-    arch["layers"][0]["n_out"] = 8
-    arch["layers"][3]["n_in"] = 8
+    arch["layers"][0]["n_out"] = arch["layers"][3]["n_in"] = n
     header["__metadata__"]["architecture"] = json.dumps(arch)
     write_with_header(path, header, data)
+
+
+def test_architecture_edited_to_disagree_with_the_tensors(saved):
+    _, path = saved
+    with_hidden_size(path, 8)
     assert "0.weight" in load_error(path)
 
 
 def test_an_architecture_larger_than_the_file_is_refused_before_allocating(saved):
     _, path = saved
-    header, data = header_of(path)
-    arch = json.loads(header["__metadata__"]["architecture"])
-    arch["layers"][0]["n_out"] = arch["layers"][3]["n_in"] = 10**9
-    header["__metadata__"]["architecture"] = json.dumps(arch)
-    write_with_header(path, header, data)
+    with_hidden_size(path, 10**9)
     assert "needs" in load_error(path)
 
 
