@@ -23,7 +23,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import layerwise as lw
-from layerwise.datasets import load
+from layerwise.data import load
 
 HIDDEN = (256, 128)
 BATCH = 128

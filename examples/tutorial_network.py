@@ -4,7 +4,7 @@ python examples/tutorial_network.py
 """
 
 import layerwise as lw
-from layerwise.datasets import load_digits
+from layerwise.data import load_digits
 
 digits = load_digits()  # the tutorial's split: 721 train / 482 validation / 594 test, values 0..16
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import layerwise as lw
-from layerwise.checkpoint import CHECKPOINT_FILENAME, Checkpointer, load_checkpoint, restore
 from layerwise.cli import main
-from layerwise.model import Model
-from layerwise.persistence import load as load_model
-from layerwise.training import seed_generators
+from layerwise.io.checkpoint import CHECKPOINT_FILENAME, Checkpointer, load_checkpoint, restore
+from layerwise.io.model_file import load as load_model
+from layerwise.nn.model import Model
+from layerwise.nn.training import seed_generators
 
 # Dropout, Adam and early stopping: every kind of state a checkpoint must carry.
 RUN = ["--data", "digits", "--hidden", "16", "--dropout", "0.2", "--batch-size", "64", "--epochs", "8",
@@ -25,7 +25,7 @@ STEPS_PER_EPOCH = 12  # 721 training digits in batches of 64
 # steps: a crash at a known point, part-way through an epoch.
 KILLER = """
 import os, signal, sys
-from layerwise import optimizers
+from layerwise.nn import optimizers
 from layerwise.cli import main
 
 kill_at, steps, step = int(sys.argv[1]), [0], optimizers.Optimizer.step

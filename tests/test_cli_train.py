@@ -9,7 +9,7 @@ import pytest
 from test_datasets import write_mnist_folder
 
 from layerwise.cli import main
-from layerwise.persistence import load as load_model
+from layerwise.io.model_file import load as load_model
 
 FAST = ["--hidden", "16", "--epochs", "3", "--batch-size", "16", "--quiet"]
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import layerwise as lw
-from layerwise import datasets
-from layerwise.datasets import load, load_csv, load_digits, load_idx, load_npz, read_idx
-from layerwise.preprocessing import fit_preprocessing, stratified_split
+from layerwise import data as datasets
+from layerwise.data import load, load_csv, load_digits, load_idx, load_npz, read_idx
+from layerwise.data.preprocessing import fit_preprocessing, stratified_split
 
 
 def idx_bytes(array, code=0x08):

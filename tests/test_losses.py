@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import layerwise as lw
-from layerwise.losses import l2_penalty
+from layerwise.nn.losses import l2_penalty
 
 logits = st.integers(1, 12).flatmap(
     lambda n: st.integers(2, 8).flatmap(

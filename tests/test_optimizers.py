@@ -114,7 +114,7 @@ def test_a_networks_flat_parameters_update_as_separate_arrays_do(make):
     # optimizer then updates the flat array in one go; the result must not change.
     net = lw.Network.from_spec("5-4-3", activation="tanh", dtype="float64", seed=0)
     loose = [lw.Parameter(p.name, p.value.copy(), p.decay) for p in net.parameters()]
-    assert lw.layers.flat_block(net.parameters()) is not None and lw.layers.flat_block(loose) is None
+    assert lw.nn.layers.flat_block(net.parameters()) is not None and lw.nn.layers.flat_block(loose) is None
     packed_opt, loose_opt = make(), make()
     rng = np.random.default_rng(0)
     for step in range(5):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import layerwise as lw
-from layerwise.persistence import FORMAT_VERSION
+from layerwise.io.model_file import FORMAT_VERSION
 
 
 def header_of(path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from layerwise.cli import main
-from layerwise.tutorial_report import FIGURES
+from layerwise.reports.tutorial import FIGURES
 
 FAST = ["--epochs", "30", "--lambdas", "0.01,1,10", "--quiet"]
 
@@ -126,7 +126,7 @@ def test_existing_non_empty_out_is_refused(tmp_path):
 
 
 def test_failure_during_the_run_leaves_no_partial_directory(tmp_path, monkeypatch):
-    import layerwise.tutorial_report as tutorial_report
+    import layerwise.reports.tutorial as tutorial_report
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
@@ -138,7 +138,7 @@ def test_failure_during_the_run_leaves_no_partial_directory(tmp_path, monkeypatc
 
 
 def test_digits_split_is_the_tutorials(reference):
-    from layerwise.tutorial import split_digits
+    from layerwise.experiments.tutorial import split_digits
 
     ours = split_digits()
     theirs = reference.split_digits()
@@ -162,7 +162,8 @@ def test_the_final_models_curves_equal_a_retraining_from_its_seed():
     # that training again in two halves at once. Both must equal one retraining.
     from threadpoolctl import threadpool_limits
 
-    from layerwise import fit, tutorial
+    from layerwise import fit
+    from layerwise.experiments import tutorial
 
     config = tutorial.Config(epochs=30, lambdas=(0.01, 1.0, 10.0))
     data = tutorial.split_digits()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import layerwise as lw
-from layerwise.tuning import (
+from layerwise.experiments.search import (
     Settings,
     Space,
     append_trial,
@@ -14,7 +14,7 @@ from layerwise.tuning import (
     stratified_folds,
     trial_seed,
 )
-from layerwise.tutorial import split_digits
+from layerwise.experiments.tutorial import split_digits
 
 
 def test_grid_values_are_parsed_per_setting():

@@ -13,10 +13,10 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import LayerwiseError
-from .model import Model
-from .network import Network
-from .optimizers import SGD, Adam
-from .training import EarlyStopping, History, fit
+from .nn import EarlyStopping, History, fit
+from .nn.model import Model
+from .nn.network import Network
+from .nn.optimizers import SGD, Adam
 
 
 class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
@@ -255,14 +255,14 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
 
     def save(self, path):
         """Writes the fitted classifier as a layerwise model file (see ``lw.save``)."""
-        from .persistence import save
+        from .io.model_file import save
 
         return save(self.to_model(), path)
 
     @classmethod
     def load(cls, path):
         """A fitted classifier from a model file written by ``save`` or ``lw.save``."""
-        from .persistence import load
+        from .io.model_file import load
 
         model = load(path)
         params = model.metadata.get("estimator", {})

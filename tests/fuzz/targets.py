@@ -13,12 +13,12 @@ import zipfile
 import numpy as np
 
 import layerwise as lw
-from layerwise.checkpoint import Checkpointer, load_checkpoint
-from layerwise.datasets import load_csv, load_idx, load_npz, read_idx
-from layerwise.datasets.arrays import read_npy
-from layerwise.model import Model
-from layerwise.training import seed_generators
-from layerwise.tuning import Space, parse_value, read_trials, settings_from
+from layerwise.data import load_csv, load_idx, load_npz, read_idx
+from layerwise.data.arrays import read_npy
+from layerwise.experiments.search import Space, parse_value, read_trials, settings_from
+from layerwise.io.checkpoint import Checkpointer, load_checkpoint
+from layerwise.nn.model import Model
+from layerwise.nn.training import seed_generators
 
 # Absurd sizes a damaged header may claim: 10^12 images, the largest 32- and 64-bit counts.
 ABSURD = [0, 1, 10**12, 2**31 - 1, 2**32 - 1, 2**63 - 1, 2**64 - 1]
@@ -26,7 +26,7 @@ ABSURD = [0, 1, 10**12, 2**31 - 1, 2**32 - 1, 2**63 - 1, 2**64 - 1]
 
 def _idx(array, code=0x08):
     array = np.asarray(array)
-    dtype = lw.datasets.idx.TYPES[code]
+    dtype = lw.data.idx.TYPES[code]
     return (
         bytes([0, 0, code, array.ndim])
         + struct.pack(f">{array.ndim}I", *array.shape)

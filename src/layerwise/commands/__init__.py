@@ -1,1 +1,0 @@
-"""Subcommands of the `layerwise` command line, one module each (see layerwise.cli)."""

@@ -1,0 +1,229 @@
+"""The tutorial's experiment, run with the library.
+
+On scikit-learn's digits, split as the tutorial does (721 train / 482 validation / 594
+test, no scaling), train the 64-48-32-10 sigmoid network (a sigmoid after every linear map,
+then softmax) with full-batch momentum SGD once per lambda, pick the lambda with the best
+validation accuracy (ties: the smaller lambda), and score its network on the test set.
+
+The sweep's trainings are independent: they run one per process (see backends.py), each
+from its own seed, so the results do not depend on the number of processes.
+"""
+
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..data.digits import tutorial_split
+from ..errors import LayerwiseError
+from ..nn import Callback, History, fit
+from ..nn.metrics import accuracy, confusion_matrix
+from ..nn.network import Network
+from ..nn.optimizers import SGD
+from .backends import TaskPool, check_jobs
+
+
+def split_digits():
+    """The tutorial's split of scikit-learn's digits (see datasets.digits.tutorial_split):
+    a dict with X_train, X_valid, X_test, y_train, y_valid, y_test, 721 / 482 / 594 rows."""
+    return tutorial_split()
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of the experiment; the defaults are the tutorial's."""
+
+    hidden: tuple = (48, 32)
+    activation: str = "sigmoid"
+    output_activation: str | None = "sigmoid"
+    lr: float = 0.2
+    momentum: float = 0.9
+    epochs: int = 1000
+    lambdas: tuple = field(default_factory=lambda: tuple(np.logspace(-2, 2, 10).tolist()))
+    dtype: str = "float32"
+    seed: int = 0
+
+    def validate(self):
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+            raise LayerwiseError(f"epochs must be a positive integer, not {self.epochs}")
+        if not self.lambdas or min(self.lambdas) < 0:
+            raise LayerwiseError("lambdas must be a non-empty list of non-negative numbers")
+        if not 0 <= self.momentum < 1:
+            raise LayerwiseError(f"momentum must be in [0, 1), not {self.momentum}")
+        if not self.lr > 0:
+            raise LayerwiseError(f"the learning rate must be positive, not {self.lr}")
+        self.network(seed=0)  # checks sizes, activation names and dtype
+        return self
+
+    def network(self, seed):
+        spec = [64, *self.hidden, 10]
+        return Network.from_spec(
+            spec,
+            activation=self.activation,
+            output_activation=self.output_activation,
+            dtype=self.dtype,
+            seed=seed,
+        )
+
+    def optimizer(self):
+        return SGD(lr=self.lr, momentum=self.momentum)
+
+    def to_dict(self):
+        d = asdict(self)
+        d["hidden"], d["lambdas"] = list(self.hidden), list(self.lambdas)
+        return d
+
+
+class GradientNorms(Callback):
+    """Records the norm of each Linear layer's weight gradient at the end of every epoch."""
+
+    def on_train_begin(self, net, history):
+        self.layers = [
+            (f"layer {i + 1} ({layer.n_in}x{layer.n_out})", layer) for i, layer in enumerate(net.linears)
+        ]
+        self.norms = {name: [] for name, _ in self.layers}
+        self._last = None
+
+    def on_batch_end(self, batch, size, loss):
+        self._last = [float(np.linalg.norm(layer.weight.grad)) for _, layer in self.layers]
+
+    def on_epoch_end(self, epoch, logs):
+        for (name, _), norm in zip(self.layers, self._last):
+            self.norms[name].append(norm)
+
+
+class Halfway(Callback):
+    """Keeps a copy of the weights and the optimizer's state after epoch ``epoch``."""
+
+    def __init__(self, epoch, optimizer):
+        self.epoch, self.optimizer, self.state = epoch, optimizer, None
+
+    def on_train_begin(self, net, history):
+        self.net = net
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch == self.epoch:
+            self.state = {"weights": self.net.get_weights(), "optimizer": self.optimizer.state_dict()}
+
+
+def train_one(task, data):
+    """One training of the sweep (a module-level function, so processes can run it).
+
+    Besides its validation results it returns its final weights and its state halfway,
+    from which ``record_curves`` re-runs the second half of the training."""
+    config, l2, seed = task
+    net, optimizer = config.network(seed), config.optimizer()
+    halfway = Halfway(config.epochs // 2 - 1, optimizer)
+    history = fit(
+        net, data["X_train"], data["y_train"], optimizer=optimizer, epochs=config.epochs, l2=l2,
+        callbacks=[halfway],
+    )  # fmt: skip
+    val_loss, val_accuracy = net.evaluate(data["X_valid"], data["y_valid"], l2=l2)
+    return {
+        "l2": l2,
+        "seed": seed,
+        "val_accuracy": val_accuracy,
+        "val_loss": val_loss,
+        "train_loss": history.train_loss[-1],
+        "weights": net.get_weights(),
+        "halfway": halfway.state,
+    }
+
+
+def record_curves(task, data):
+    """Runs epochs ``start`` to ``stop`` of a sweep's training again, from its seed or from
+    the state it had halfway, recording the validation loss and the gradient norms of
+    every epoch. Returns the History, the norms and the network."""
+    config, l2, seed, start, stop, state = task
+    net, optimizer = config.network(seed), config.optimizer()
+    if state is not None:
+        net.set_weights(state["weights"])
+        optimizer.load_state_dict(state["optimizer"])
+    norms = GradientNorms()
+    history = fit(
+        net, data["X_train"], data["y_train"], optimizer=optimizer, epochs=stop - start, start_epoch=start,
+        l2=l2, validation_data=(data["X_valid"], data["y_valid"]), callbacks=[norms],
+    )  # fmt: skip
+    return {"history": history, "grad_norms": norms.norms, "net": net}
+
+
+def _joined(parts):
+    """One History and one set of gradient norms from the consecutive parts of a training."""
+    history = History()
+    for name in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds"):
+        setattr(history, name, [v for part in parts for v in getattr(part["history"], name)])
+    norms = {name: [v for part in parts for v in part["grad_norms"][name]] for name in parts[0]["grad_norms"]}
+    return history, norms
+
+
+def run(config, jobs=1, data=None, on_done=None, during_final=None, pool=None):
+    """The whole experiment. Returns a dict with the sweep, the chosen lambda, the final
+    network, its history and its test-set results.
+
+    The final model is the best lambda's training from the sweep. Its loss and gradient
+    norms per epoch are recorded by running that training again, its two halves at once
+    (the second from the state the sweep kept halfway): training is deterministic, so
+    this is the same as retraining with the best lambda from the same seed, in about
+    half the time (``final["same_as_sweep"]`` says whether it ended with the sweep's
+    network, bit for bit, as it does unless the processes compute differently).
+
+    ``on_done(index, result)`` is called as each training ends; ``during_final(partial)``
+    runs in this process while the curves are recorded (the command draws the sweep's
+    figure then), with the result so far. ``pool`` is an open backend from backends.py
+    (a Dask cluster, say); by default ``jobs`` local processes.
+    """
+    config.validate()
+    started = time.perf_counter()
+    data = split_digits() if data is None else data
+    seeds = [int(s) for s in np.random.SeedSequence(config.seed).generate_state(len(config.lambdas))]
+    tasks = [(config, l2, seed) for l2, seed in zip(config.lambdas, seeds)]
+    with TaskPool(min(check_jobs(jobs), len(tasks))) if pool is None else nullcontext(pool) as backend:
+        sweep = backend.map(train_one, tasks, on_done, shared=data)
+        sweep_done = time.perf_counter()
+        accuracies = [r["val_accuracy"] for r in sweep]
+        ties = [i for i, a in enumerate(accuracies) if a == max(accuracies)]
+        best = min(ties, key=lambda i: config.lambdas[i])  # ties: the smaller lambda
+        chosen = sweep[best]
+        result = {
+            "config": config,
+            "sweep": sweep,
+            "best_index": best,
+            "best_lambda": config.lambdas[best],
+            "data": data,
+        }
+        half = config.epochs // 2
+        parts = [(0, half, None), (half, config.epochs, chosen["halfway"])] if half else [(0, 1, None)]
+        futures = [
+            backend.submit(record_curves, (config, chosen["l2"], chosen["seed"], a, b, state), shared=data)
+            for a, b, state in parts
+        ]
+        if during_final:
+            during_final(result)
+        parts = [f.result() for f in futures]
+    net = parts[-1]["net"]
+    history, norms = _joined(parts)
+    final = {
+        "net": net,
+        "history": history,
+        "grad_norms": norms,
+        "l2": chosen["l2"],
+        "seed": chosen["seed"],
+        "val_loss": history.val_loss[-1],
+        "val_accuracy": history.val_accuracy[-1],
+        "train_loss": history.train_loss[-1],
+        # True unless the machines that ran the sweep and the curves compute differently
+        "same_as_sweep": all(np.array_equal(a, b) for a, b in zip(net.get_weights(), chosen["weights"])),
+    }
+    if on_done:
+        on_done(len(tasks), final)
+    predicted = net.predict(data["X_test"])
+    result.update(
+        final=final,
+        test_predicted=predicted,
+        test_accuracy=accuracy(data["y_test"], predicted),
+        confusion=confusion_matrix(data["y_test"], predicted, n_classes=10),
+        train_seconds=time.perf_counter() - started,
+        sweep_seconds=sweep_done - started,
+    )
+    return result

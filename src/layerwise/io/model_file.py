@@ -1,0 +1,432 @@
+"""Model files: the weights in the safetensors format, everything else as JSON metadata.
+
+A file is ``8-byte little-endian header length | JSON header | tensor bytes``. The header
+maps each tensor name ("0.weight", "0.bias", ..., "preprocessing.mean") to its dtype, shape
+and byte range, and holds ``__metadata__``: string values naming the format and its
+version, the package version, and JSON for the architecture, class labels, preprocessing
+and the user's metadata. Any safetensors reader can open the weights; ``load`` reads the
+file with NumPy and json only, never pickle, and checks every part of it against the
+architecture before building anything.
+"""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import LayerwiseError
+from ..nn.layers import Dropout, LeakyReLU, Linear, Parameter, ReLU, Sigmoid, Tanh, as_dtype
+from ..nn.losses import SoftmaxCrossEntropy
+from ..nn.model import Model, Preprocessing
+from ..nn.network import Network
+from .atomic import write_atomic
+
+FORMAT = "layerwise-model"
+CHECKPOINT_FORMAT = "layerwise-checkpoint"  # checkpoint.py: a model plus the training state
+FORMAT_VERSION = 1
+MODEL_FILENAME = "model.safetensors"  # the model's name inside a run directory
+MAX_HEADER = 16 * 2**20
+
+SAFETENSORS_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+DTYPE_CODES = {"float32": "F32", "float64": "F64"}
+ACTIVATION_TYPES = {"Sigmoid": Sigmoid, "Tanh": Tanh, "ReLU": ReLU}
+
+
+# --- saving --------------------------------------------------------------------------
+
+
+def save(net, path, *, classes=None, preprocessing=None, metadata=None):
+    """Writes a Network (or a Model) to exactly ``path``, atomically; returns the Path.
+
+    ``classes``: the label of each output (default: the Model's, else 0..K-1);
+    ``preprocessing``: a Preprocessing or a dict of its fields (scale, mean, std,
+    image_shape, pixel_max); ``metadata``: a dict of JSON values kept with the model.
+    """
+    model = Model.coerce(net)
+    model = Model(
+        model.network,
+        classes=model.classes if classes is None else classes,
+        preprocessing=model.preprocessing if preprocessing is None else preprocessing,
+        metadata=model.metadata if metadata is None else metadata,
+    )
+    path = Path(path)
+    data = to_bytes(model)
+    try:
+        write_atomic(path, data)
+    except OSError as e:
+        raise LayerwiseError(f"cannot write the model to {path}: {e.strerror or e}") from None
+    return path
+
+
+def to_bytes(model):
+    """The model file's content for a Model."""
+    tensors, metadata = model_parts(model)
+    return safetensors_bytes(tensors, metadata)
+
+
+def model_parts(model, fmt=FORMAT):
+    """A Model as (list of (name, array), metadata of strings): what a file of format
+    ``fmt`` holds for it; checkpoints add their own tensors and metadata."""
+    net = model.network
+    tensors = [(name, p.value) for name, p in net.named_parameters()]
+    prep = model.preprocessing
+    prep_json = None
+    if prep is not None:
+        prep_json = {"scale": prep.scale, "image_shape": prep.image_shape, "pixel_max": prep.pixel_max}
+        for field in ("mean", "std"):
+            if getattr(prep, field) is not None:
+                tensors.append((f"preprocessing.{field}", getattr(prep, field)))
+    metadata = {
+        "format": fmt,
+        "format_version": str(FORMAT_VERSION),
+        "layerwise_version": __version__,
+        "architecture": _dumps(architecture(net)),
+        "classes": _dumps(_classes_json(model.classes)),
+        "preprocessing": _dumps(prep_json),
+        "metadata": _dumps(model.metadata),
+    }
+    return tensors, metadata
+
+
+def architecture(net):
+    """The JSON description of a network: its layers in order, the loss and the dtype."""
+    return {
+        "layers": [_layer_json(layer) for layer in net.layers],
+        "loss": "softmax_cross_entropy",
+        "dtype": net.dtype.name,
+    }
+
+
+def _layer_json(layer):
+    if isinstance(layer, Linear):
+        return {"type": "Linear", "n_in": layer.n_in, "n_out": layer.n_out}
+    if isinstance(layer, LeakyReLU):
+        return {"type": "LeakyReLU", "negative_slope": layer.negative_slope}
+    if isinstance(layer, Dropout):
+        return {"type": "Dropout", "p": layer.p}
+    for name, cls in ACTIVATION_TYPES.items():
+        if type(layer) is cls:
+            return {"type": name}
+    raise LayerwiseError(f"cannot save a network with a {type(layer).__name__} layer")
+
+
+def _classes_json(classes):
+    """Labels as a JSON list plus the NumPy dtype to restore them with."""
+    kind = classes.dtype.kind
+    dtype = classes.dtype.str if kind in "biufU" else "object"
+    values = classes.tolist()
+    for v in values:
+        if not isinstance(v, (str, int, float, bool)):
+            raise LayerwiseError(f"class label {v!r} cannot be saved: labels must be strings or numbers")
+    return {"dtype": dtype, "values": values}
+
+
+def dumps(obj):
+    """JSON text for a metadata value (no NaN), or a LayerwiseError."""
+    return _dumps(obj)
+
+
+def _dumps(obj):
+    def default(value):
+        if hasattr(value, "tolist"):
+            return value.tolist()
+        raise LayerwiseError(f"metadata value {value!r} is not JSON")
+
+    try:
+        return json.dumps(obj, default=default, allow_nan=False)
+    except ValueError as e:
+        raise LayerwiseError(f"metadata cannot be saved as JSON: {e}") from None
+
+
+def safetensors_bytes(tensors, metadata):
+    header = {"__metadata__": metadata}
+    offset = 0
+    for name, value in tensors:
+        value = np.asarray(value)
+        code = DTYPE_CODES[value.dtype.name]
+        size = value.size * value.dtype.itemsize
+        header[name] = {"dtype": code, "shape": list(value.shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)  # the format allows padding so tensors start aligned
+    body = [np.ascontiguousarray(v, dtype=SAFETENSORS_DTYPES[DTYPE_CODES[v.dtype.name]]) for _, v in tensors]
+    return len(head).to_bytes(8, "little") + head + b"".join(v.tobytes() for v in body)
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def resolve_model_path(path):
+    """A model file, or the model file inside a run directory."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MODEL_FILENAME
+    if not path.is_file():
+        raise LayerwiseError(f"no model file at {path}")
+    return path
+
+
+def load(path):
+    """Reads a model file written by ``save`` and returns a Model.
+
+    Every problem (not a model file, truncated, edited, written by a newer format, NaN
+    weights, shapes that disagree with the architecture) raises one LayerwiseError naming
+    the file and what is wrong. Nothing in the file is executed.
+    """
+    model, _, _ = read_file(resolve_model_path(path), FORMAT)
+    return model
+
+
+def read_file(path, fmt, extra_tensors=None):
+    """Reads a file of format ``fmt`` (a model file, or a checkpoint) and validates it.
+
+    ``extra_tensors(metadata, network)`` names the tensors the file holds besides the
+    model's, as {name: shape} in the network's dtype, from the file's metadata (a dict of
+    strings); it raises LayerwiseError for metadata it cannot accept. Returns (Model, the
+    extra tensors as a dict of arrays, the metadata).
+    """
+    path = Path(path)
+    what = "checkpoint" if fmt != FORMAT else "model"
+    try:
+        with open(path, "rb") as f:
+            return _parse(f, fmt, extra_tensors)
+    except OSError as e:
+        raise LayerwiseError(f"cannot read {path}: {e.strerror or e}") from None
+    except _Invalid as e:
+        raise LayerwiseError(f"{path} is not a valid layerwise {what}: {e}") from None
+
+
+class _Invalid(Exception):
+    """What is wrong with a model file, in words."""
+
+
+def _parse(f, fmt, extra_tensors):
+    f.seek(0, 2)
+    size = f.tell()
+    f.seek(0)
+    if size < 8:
+        raise _Invalid(f"the file has only {size} bytes (truncated, or not a layerwise file)")
+    n = int.from_bytes(f.read(8), "little")
+    if n > min(size - 8, MAX_HEADER):
+        raise _Invalid(
+            f"the header claims {n} bytes but the file has {size} (truncated, or not a layerwise file)"
+        )
+    header = _header(f.read(n))
+    meta = _metadata(header, fmt)
+    data_size = size - 8 - n
+    net = _network(meta["architecture"], data_size)
+    expected = _expected_tensors(header, net, meta)
+    extra = {}
+    if extra_tensors is not None:
+        try:
+            extra = extra_tensors(meta["raw"], net)
+        except LayerwiseError as e:
+            raise _Invalid(str(e)) from None
+        code = DTYPE_CODES[net.dtype.name]
+        expected.update({name: (tuple(shape), code) for name, shape in extra.items()})
+    entries = _tensor_entries(header, expected, data_size)
+    data = f.read(data_size)
+    if len(data) != data_size:
+        raise _Invalid("the file changed while it was read")
+    arrays = {name: _array(data, entry, name) for name, entry in entries.items()}
+    net.set_weights([arrays[name] for name, _ in net.named_parameters()])
+    try:
+        prep = _preprocessing(meta["preprocessing"], arrays)
+        model = Model(
+            net, classes=_restore_classes(meta["classes"]), preprocessing=prep, metadata=meta["metadata"]
+        )
+    except LayerwiseError as e:
+        raise _Invalid(str(e)) from None
+    return model, {name: arrays[name] for name in extra}, meta["raw"]
+
+
+def _header(raw):
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise _Invalid("its header is not JSON (not a safetensors file, or damaged)") from None
+    if not isinstance(header, dict):
+        raise _Invalid("its header is not a JSON object")
+    return header
+
+
+def _metadata(header, fmt):
+    meta = header.get("__metadata__")
+    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, CHECKPOINT_FORMAT):
+        raise _Invalid("the file has no layerwise metadata (a safetensors file from elsewhere?)")
+    if meta["format"] != fmt:
+        raise _Invalid(f"it is a {meta['format']} file, not a {fmt} file")
+    version = meta.get("format_version")
+    if version != str(FORMAT_VERSION):
+        raise _Invalid(
+            f"it has format version {version!r}; layerwise {__version__} reads version {FORMAT_VERSION}"
+        )
+    parsed = {}
+    for key in ("architecture", "classes", "preprocessing", "metadata"):
+        try:
+            parsed[key] = json.loads(meta[key])
+        except (KeyError, TypeError, ValueError, RecursionError):
+            raise _Invalid(f"its {key} metadata is missing or not JSON") from None
+    if not isinstance(parsed["metadata"], dict):
+        raise _Invalid("its user metadata is not a JSON object")
+    parsed["raw"] = meta
+    return parsed
+
+
+def _network(arch, data_size):
+    if not isinstance(arch, dict) or not isinstance(arch.get("layers"), list):
+        raise _Invalid("its architecture has no list of layers")
+    if arch.get("loss") != "softmax_cross_entropy":
+        raise _Invalid(f"its loss {arch.get('loss')!r} is unknown")
+    try:
+        dtype = as_dtype(arch.get("dtype"))
+        needed = _parameter_bytes(arch["layers"], dtype)
+        if needed > data_size:
+            raise _Invalid(f"its architecture needs {needed} bytes of weights but the file has {data_size}")
+        layers = [_layer(spec, dtype) for spec in arch["layers"]]
+        return Network(layers, loss=SoftmaxCrossEntropy())
+    except (LayerwiseError, TypeError, ValueError, KeyError) as e:
+        raise _Invalid(f"its architecture is invalid: {e}") from None
+
+
+def _parameter_bytes(layers, dtype):
+    """The bytes the Linear layers' weights and biases take, before anything is allocated."""
+    total = 0
+    for spec in layers:
+        if isinstance(spec, dict) and spec.get("type") == "Linear":
+            n_in, n_out = spec.get("n_in"), spec.get("n_out")
+            if type(n_in) is int and type(n_out) is int and n_in > 0 and n_out > 0:
+                total += (n_in + 1) * n_out * dtype.itemsize
+    return total
+
+
+def _layer(spec, dtype):
+    if not isinstance(spec, dict):
+        raise LayerwiseError(f"layer {spec!r} is not an object")
+    kind = spec.get("type")
+    if kind == "Linear":
+        n_in, n_out = spec["n_in"], spec["n_out"]
+        if not all(type(v) is int for v in (n_in, n_out)):
+            raise LayerwiseError(f"Linear sizes must be integers, not {n_in!r}x{n_out!r}")
+        layer = Linear.__new__(Linear)  # weights come from the file: no initialisation
+        layer.n_in, layer.n_out, layer.init = n_in, n_out, "glorot_uniform"
+        if n_in < 1 or n_out < 1:
+            raise LayerwiseError(f"Linear sizes {n_in}x{n_out} are out of range")
+        layer.weight = Parameter("weight", np.zeros((n_in, n_out), dtype), decay=True)
+        layer.bias = Parameter("bias", np.zeros(n_out, dtype), decay=False)
+        return layer
+    if kind == "LeakyReLU":
+        return LeakyReLU(_number(spec["negative_slope"]))
+    if kind == "Dropout":
+        return Dropout(_number(spec["p"]))
+    if kind in ACTIVATION_TYPES:
+        return ACTIVATION_TYPES[kind]()
+    raise LayerwiseError(f"unknown layer type {kind!r}")
+
+
+def _number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise LayerwiseError(f"{value!r} is not a number")
+    return float(value)
+
+
+def _expected_tensors(header, net, meta):
+    """{name: (shape, dtype code)} of the tensors the architecture and preprocessing need."""
+    dtype_code = DTYPE_CODES[net.dtype.name]
+    expected = {name: (p.value.shape, dtype_code) for name, p in net.named_parameters()}
+    prep = meta["preprocessing"]
+    for field in ("mean", "std"):
+        if isinstance(prep, dict) and f"preprocessing.{field}" in header:
+            expected[f"preprocessing.{field}"] = ((net.n_features,), "F64")
+    return expected
+
+
+def _tensor_entries(header, expected, data_size):
+    """The header's tensor entries, checked against the tensors expected."""
+    names = set(header) - {"__metadata__"}
+    missing, extra = sorted(set(expected) - names), sorted(names - set(expected))
+    if missing:
+        raise _Invalid(f"tensor {missing[0]} is missing")
+    if extra:
+        raise _Invalid(f"tensor {extra[0]} is not part of the architecture")
+    entries = {}
+    for name, (shape, code) in expected.items():
+        entry = header[name]
+        if not isinstance(entry, dict):
+            raise _Invalid(f"tensor {name} has no description")
+        if entry.get("dtype") != code:
+            raise _Invalid(f"tensor {name} has dtype {entry.get('dtype')!r}, expected {code}")
+        if entry.get("shape") != list(shape):
+            raise _Invalid(
+                f"tensor {name} has shape {entry.get('shape')}, the architecture says {list(shape)}"
+            )
+        entries[name] = entry
+    _check_offsets(entries, data_size)
+    return entries
+
+
+def _check_offsets(entries, data_size):
+    """The tensors' byte ranges must tile the data exactly: contiguous, no gap, no overlap."""
+    spans = []
+    for name, entry in entries.items():
+        offsets = entry.get("data_offsets")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
+            raise _Invalid(f"tensor {name} has no valid data_offsets")
+        begin, end = offsets
+        nbytes = math.prod(entry["shape"]) * SAFETENSORS_DTYPES[entry["dtype"]].itemsize
+        if end - begin != nbytes:
+            raise _Invalid(f"tensor {name} spans {end - begin} bytes but its shape needs {nbytes}")
+        spans.append((begin, end, name))
+    position = 0
+    for begin, end, name in sorted(spans):
+        if begin != position:
+            raise _Invalid(f"tensor {name} starts at byte {begin}, expected {position} (overlap or gap)")
+        position = end
+    if position != data_size:
+        raise _Invalid(f"the tensors need {position} bytes of data but the file has {data_size} (truncated?)")
+
+
+def _array(data, entry, name):
+    begin, end = entry["data_offsets"]
+    dtype = SAFETENSORS_DTYPES[entry["dtype"]]
+    value = np.frombuffer(data, dtype, count=(end - begin) // dtype.itemsize, offset=begin)
+    value = value.reshape(entry["shape"])
+    if not np.isfinite(value).all():
+        raise _Invalid(f"tensor {name} contains NaN or infinite values")
+    return value.astype(value.dtype.newbyteorder("="))
+
+
+def _preprocessing(prep, arrays):
+    if prep is None:
+        return None
+    if not isinstance(prep, dict):
+        raise _Invalid("its preprocessing metadata is not a JSON object")
+    fields = {k: prep.get(k) for k in ("scale", "image_shape", "pixel_max")}
+    if fields["scale"] is None:
+        fields["scale"] = 1.0
+    for field in ("mean", "std"):
+        fields[field] = arrays.get(f"preprocessing.{field}")
+    return Preprocessing(**fields)
+
+
+def _restore_classes(classes):
+    if not isinstance(classes, dict) or not isinstance(classes.get("values"), list):
+        raise _Invalid("its class labels are not a list")
+    values, dtype = classes["values"], classes.get("dtype")
+    if not all(isinstance(v, (str, int, float, bool)) for v in values):
+        raise _Invalid("its class labels must be strings or numbers")
+    if dtype == "object":
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out
+    try:
+        dtype = np.dtype(dtype)
+        if dtype.kind not in "biufU":
+            raise TypeError
+        if dtype.kind == "U":
+            dtype = np.dtype("U")  # as wide as the longest label, whatever width the file claims
+        return np.array(values, dtype=dtype)
+    except (TypeError, ValueError, OverflowError):
+        raise _Invalid(f"its class labels have an invalid dtype {dtype!r}") from None

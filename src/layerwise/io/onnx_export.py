@@ -1,0 +1,112 @@
+"""ONNX export: the whole inference path of a model as an ONNX graph.
+
+Raw rows in ("input", shape [batch, n_features]), class probabilities out
+("probabilities", shape [batch, n_classes]): the preprocessing (Mul, Sub, Div), then each
+layer (Gemm for Linear, Sigmoid, Tanh, Relu, LeakyRelu; Dropout is the identity at
+inference), then Softmax. The class labels are in the model's metadata ("classes", JSON).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import LayerwiseError
+from ..nn.layers import Dropout, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
+from ..nn.model import Model
+from .atomic import write_atomic
+
+OPSET = 17
+IR_VERSION = 8  # the IR of opset 17; readable by every onnxruntime since 1.13
+ELEMENTWISE = {Sigmoid: "Sigmoid", Tanh: "Tanh", ReLU: "Relu"}
+
+
+def to_onnx(model, path=None):
+    """The ONNX ModelProto of a Network, Model or fitted LayerwiseClassifier.
+
+    With ``path``, also writes it there atomically. Needs the ``onnx`` package
+    (``pip install layerwise[onnx]``).
+    """
+    try:
+        import onnx
+    except ImportError:
+        raise LayerwiseError("ONNX export needs the onnx package: pip install 'layerwise[onnx]'") from None
+    if hasattr(model, "to_model"):
+        model = model.to_model()
+    model = Model.coerce(model)
+    proto = _build(onnx, model)
+    onnx.checker.check_model(proto, full_check=True)
+    if path is not None:
+        try:
+            write_atomic(Path(path), proto.SerializeToString())
+        except OSError as e:
+            raise LayerwiseError(f"cannot write {path}: {e.strerror or e}") from None
+    return proto
+
+
+def _build(onnx, model):
+    helper = onnx.helper
+    net = model.network
+    dtype = net.dtype
+    elem = helper.np_dtype_to_tensor_dtype(dtype)
+    graph = _Graph(onnx, dtype)
+    x = graph.preprocess("input", model.preprocessing)
+    for i, layer in enumerate(net.layers):
+        x = graph.layer(x, layer, i)
+    graph.node("Softmax", [x], "probabilities", axis=1)
+    inputs = [helper.make_tensor_value_info("input", elem, ["batch", net.n_features])]
+    outputs = [helper.make_tensor_value_info("probabilities", elem, ["batch", net.n_classes])]
+    onnx_graph = helper.make_graph(graph.nodes, "layerwise", inputs, outputs, graph.initializers)
+    proto = helper.make_model(
+        onnx_graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        ir_version=IR_VERSION,
+        producer_name="layerwise",
+        producer_version=__version__,
+    )
+    helper.set_model_props(proto, {"classes": json.dumps(model.classes.tolist())})
+    return proto
+
+
+class _Graph:
+    """Nodes and constants of the graph being built."""
+
+    def __init__(self, onnx, dtype):
+        self.onnx, self.dtype = onnx, dtype
+        self.nodes, self.initializers = [], []
+
+    def constant(self, name, value):
+        value = np.ascontiguousarray(value, dtype=self.dtype)
+        self.initializers.append(self.onnx.numpy_helper.from_array(value, name))
+        return name
+
+    def node(self, op, inputs, output, **attributes):
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], name=output, **attributes))
+        return output
+
+    def preprocess(self, x, prep):
+        if prep is None:
+            return x
+        if prep.scale != 1:
+            x = self.node("Mul", [x, self.constant("preprocessing.scale", prep.scale)], "scaled")
+        if prep.mean is not None:
+            x = self.node("Sub", [x, self.constant("preprocessing.mean", prep.mean)], "centred")
+        if prep.std is not None:
+            x = self.node("Div", [x, self.constant("preprocessing.std", prep.std)], "standardised")
+        return x
+
+    def layer(self, x, layer, i):
+        out = f"{i}.{type(layer).__name__.lower()}"
+        if isinstance(layer, Linear):
+            w = self.constant(f"{i}.weight", layer.weight.value)
+            b = self.constant(f"{i}.bias", layer.bias.value)
+            return self.node("Gemm", [x, w, b], out)
+        if isinstance(layer, LeakyReLU):
+            return self.node("LeakyRelu", [x], out, alpha=layer.negative_slope)
+        if isinstance(layer, Dropout):
+            return x
+        op = ELEMENTWISE.get(type(layer))
+        if op is None:
+            raise LayerwiseError(f"cannot export a {type(layer).__name__} layer to ONNX")
+        return self.node(op, [x], out)

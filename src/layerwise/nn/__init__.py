@@ -1,0 +1,37 @@
+"""The core: Parameter, layers, losses, Network, optimizers and schedules, fit with its
+History and callbacks, gradient checking, metrics, Model. Imports NumPy and nothing else
+(of the project: only layerwise.errors)."""
+
+from .callbacks import Callback, EarlyStopping
+from .gradcheck import gradcheck
+from .layers import Dropout, LeakyReLU, Linear, Parameter, ReLU, Sigmoid, Tanh
+from .losses import SoftmaxCrossEntropy
+from .model import Model, Preprocessing
+from .network import Network
+from .optimizers import SGD, Adam, ConstantLR, CosineAnnealingLR, StepLR, make_schedule
+from .training import History, fit
+
+__all__ = [
+    "Adam",
+    "Callback",
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "Dropout",
+    "EarlyStopping",
+    "History",
+    "LeakyReLU",
+    "Linear",
+    "Model",
+    "Network",
+    "Parameter",
+    "Preprocessing",
+    "ReLU",
+    "SGD",
+    "Sigmoid",
+    "SoftmaxCrossEntropy",
+    "StepLR",
+    "Tanh",
+    "fit",
+    "gradcheck",
+    "make_schedule",
+]

@@ -1,0 +1,203 @@
+"""fit(): epochs of mini-batches (or the full batch), recorded in a History."""
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import LayerwiseError, TrainingDiverged
+from .callbacks import Callback
+from .layers import Dropout
+from .optimizers import SGD
+
+
+@dataclass
+class History:
+    """What happened per epoch (one entry per epoch in each list)."""
+
+    train_loss: list = field(default_factory=list)
+    train_accuracy: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_epoch: int | None = None
+
+    @property
+    def epochs(self):
+        return len(self.train_loss)
+
+    def to_dict(self):
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+def _restore_finite(values, *candidates):
+    for candidate in candidates:
+        if np.isfinite(candidate).all():
+            np.copyto(values, candidate)
+            return
+
+
+def seed_generators(net, seed):
+    """The generator fit() shuffles with, from ``seed``; it also reseeds the network's
+    Dropout layers from ``seed``, so that the same seed gives bit-identical weights.
+
+    fit(seed=<int>) calls this itself. To checkpoint a training (checkpoint.py), call it
+    and pass the generator as ``seed``: fit then uses it, and the Dropout layers' own
+    generators, as they are.
+    """
+    rng = np.random.default_rng(seed)
+    if seed is not None:
+        dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
+        for layer, child in zip(dropouts, np.random.SeedSequence(seed).spawn(len(dropouts) + 1)[1:]):
+            layer.rng = np.random.default_rng(child)
+    return rng
+
+
+def _check_classes(y, yv):
+    """A training set needs two classes; a validation set only classes it has."""
+    present = np.unique(y)
+    if len(present) < 2:
+        raise LayerwiseError(
+            f"the training labels hold only one class ({present[0]}): a classifier needs at least two"
+        )
+    if yv is not None:
+        absent = np.setdiff1d(np.unique(yv), present)
+        if len(absent):
+            raise LayerwiseError(
+                f"the validation set has class {absent[0]}, which no training example has "
+                "(its accuracy could only be wrong); split the data so that training sees every class"
+            )
+
+
+def _batches(n, batch_size, rng, shuffle):
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def fit(
+    net,
+    X,
+    y,
+    *,
+    optimizer=None,
+    epochs=100,
+    batch_size=None,
+    l2=0.0,
+    validation_data=None,
+    seed=None,
+    shuffle=True,
+    callbacks=(),
+    start_epoch=0,
+    history=None,
+    check_classes=True,
+):
+    """Trains ``net`` in place and returns a History.
+
+    ``batch_size=None`` uses the full batch every step, as the tutorial does; otherwise
+    each epoch visits the examples in mini-batches, shuffled by a generator seeded from
+    ``seed`` (an int, or a Generator from ``seed_generators`` to continue a checkpointed
+    training). ``l2`` is the tutorial's lambda: the loss gets lambda/(2N) sum ||W||^2.
+    ``start_epoch`` and ``history`` continue an earlier training: epochs are numbered from
+    ``start_epoch`` and appended to ``history``.
+    A training set with a single class, or a validation set with a class the training set
+    lacks, is an error (``check_classes=False`` allows both, for one batch of a stream).
+    A loss that becomes NaN or infinite raises TrainingDiverged naming the epoch, with the
+    network set back to its last finite weights.
+    """
+    optimizer = optimizer or SGD(lr=0.01)
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise LayerwiseError(f"epochs must be a non-negative integer, not {epochs!r}")
+    l2 = float(l2)
+    if not math.isfinite(l2) or l2 < 0:
+        raise LayerwiseError(f"l2 must be a non-negative number, not {l2}")
+    X = net.check_X(X)
+    y = net.check_y(y, len(X))
+    n = len(X)
+    if batch_size is not None and (int(batch_size) < 1):
+        raise LayerwiseError(f"batch_size must be positive, not {batch_size}")
+    batch = None if batch_size is None or int(batch_size) >= n else int(batch_size)  # None: full batch
+    Xv = yv = None
+    if validation_data is not None:
+        Xv, yv = validation_data
+        Xv = net.check_X(Xv)
+        yv = net.check_y(yv, len(Xv))
+    if check_classes:
+        _check_classes(y, yv)
+
+    # Dropout masks follow fit's seed too, for bit-identical reruns.
+    rng = seed if isinstance(seed, np.random.Generator) else seed_generators(net, seed)
+
+    history = history if history is not None else History()
+    callbacks = list(callbacks)
+    for c in callbacks:
+        c.on_train_begin(net, history)
+    # Overflow on the way to a diverging loss is reported once, as TrainingDiverged.
+    with np.errstate(over="ignore", invalid="ignore"):
+        _train_epochs(
+            net, (X, y), (Xv, yv), optimizer, epochs, start_epoch, batch, l2, rng, shuffle, history, callbacks
+        )
+    net.train(False)
+    for c in callbacks:
+        c.on_train_end(net, history)
+    return history
+
+
+def _train_epochs(
+    net, train, validation, optimizer, epochs, start_epoch, batch_size, l2, rng, shuffle, history, callbacks
+):
+    """The epochs of fit(); ``batch_size`` None means the full batch."""
+    (X, y), (Xv, yv) = train, validation
+    batch_callbacks = [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+    n = len(X)
+    params = net.parameters()
+    values = net._packed()[0]  # every parameter value, as one flat array
+    # Weights at the start of the last two epochs: when the loss turns NaN or infinite,
+    # the most recent of them that is finite is restored.
+    snapshots = (values.copy(), values.copy())
+    for epoch in range(start_epoch, start_epoch + epochs):
+        started = time.perf_counter()
+        np.copyto(snapshots[epoch % 2], values)
+        optimizer.set_epoch(epoch)
+        net.train(True)
+        batches = [None] if batch_size is None else _batches(n, batch_size, rng, shuffle)
+        loss_sum = correct = 0.0
+        for b, idx in enumerate(batches):
+            Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
+            loss, out = net._loss_and_gradients(Xb, yb, l2)
+            if not math.isfinite(loss):
+                _restore_finite(values, snapshots[epoch % 2], snapshots[(epoch - 1) % 2])
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch + 1}: the loss became {loss}; the learning "
+                    f"rate ({optimizer.lr:g}) is probably too high or the inputs are not scaled; "
+                    "the network keeps its last finite weights",
+                    epoch=epoch + 1,
+                    history=history,
+                )
+            loss_sum += loss * len(yb)
+            correct += np.count_nonzero(out.argmax(axis=1) == yb)
+            optimizer.step(params)
+            for c in batch_callbacks:
+                c.on_batch_end(b, len(yb), loss)
+        logs = {"train_loss": loss_sum / n, "train_accuracy": correct / n}
+        if Xv is not None:
+            logs["val_loss"], logs["val_accuracy"] = net._evaluate(Xv, yv, l2)
+        history.train_loss.append(logs["train_loss"])
+        history.train_accuracy.append(logs["train_accuracy"])
+        if Xv is not None:
+            history.val_loss.append(logs["val_loss"])
+            history.val_accuracy.append(logs["val_accuracy"])
+        history.lr.append(optimizer.lr)
+        history.seconds.append(time.perf_counter() - started)
+        stop = False
+        for c in callbacks:
+            stop = bool(c.on_epoch_end(epoch, logs)) or stop
+        if stop:
+            history.stopped_epoch = epoch
+            break

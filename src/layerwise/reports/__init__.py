@@ -1,0 +1,3 @@
+"""Run directories, report.json / report.md and figures (matplotlib, Agg). Imports
+layerwise.io, layerwise.data and layerwise.nn, and reads the results of
+layerwise.experiments; never cli."""

@@ -1,0 +1,175 @@
+"""The run directory of `layerwise tune`: report.json, report.md, results.csv, figures."""
+
+import csv
+import io
+import time
+
+import numpy as np
+
+from ..io.atomic import write_atomic
+from . import figures
+from .run_dir import environment, write_json
+
+
+def label(value):
+    if isinstance(value, (list, tuple)):
+        return "x".join(map(str, value)) or "none"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "none" if value is None else str(value)
+
+
+def table(result, limit=None):
+    """The finished trials, best first, as text."""
+    names = list(result["space"].grid) + list(result["space"].random)
+    rows = result["ranking"][:limit] if limit else result["ranking"]
+    header = ["rank", "trial", *names, "val accuracy", "val loss", "seconds"]
+    lines = [header]
+    for rank, r in enumerate(rows, start=1):
+        lines.append(
+            [
+                str(rank),
+                str(r["trial"]),
+                *(label(r["settings"].get(n)) for n in names),
+                f"{r['val_accuracy']:.4f}",
+                f"{r['val_loss']:.4f}",
+                f"{r['seconds']:.1f}",
+            ]
+        )
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in lines)
+
+
+def draw_figures(folder, result):
+    """Score against a single searched setting, or a heatmap for two; with more, the best
+    score per value of each numeric setting."""
+    names = list(result["space"].grid) + list(result["space"].random)
+    ok = result["ranking"]
+    drawn = []
+    if len(names) == 2 and not result["space"].random:
+        a, b = names
+        rows = [label(v) for v in result["space"].grid[a]]
+        cols = [label(v) for v in result["space"].grid[b]]
+        grid = np.full((len(rows), len(cols)), np.nan)
+        for r in ok:
+            grid[rows.index(label(r["settings"][a])), cols.index(label(r["settings"][b]))] = r["val_accuracy"]
+        drawn.append(
+            figures.heatmap(
+                folder / f"heatmap_{a}_{b}.png",
+                grid,
+                rows,
+                cols,
+                xlabel=b,
+                ylabel=a,
+                title="validation accuracy",
+            )
+        )
+        return drawn
+    for name in names:
+        values = [r["settings"][name] for r in ok]
+        if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            continue
+        best = {}
+        for v, r in zip(values, ok):
+            best[v] = max(best.get(v, 0.0), r["val_accuracy"])
+        xs = sorted(best)
+        log = xs[0] > 0 and xs[-1] / xs[0] > 20
+        drawn.append(
+            figures.score_vs_setting(
+                folder / f"score_vs_{name}.png",
+                xs,
+                [best[x] for x in xs],
+                xlabel=name,
+                log=log,
+                best=result["best"]["settings"][name],
+            )
+        )
+    return drawn
+
+
+def write_report(folder, result, drawn, *, backend, data_name, started):
+    """Writes report.json, results.csv and report.md; ``drawn`` lists the figures' paths."""
+    best = result["best"]
+    report = {
+        "data": data_name,
+        "space": result["space"].to_dict(),
+        "settings": result["settings"].to_dict(),
+        "seed": result["seed"],
+        "selection": f"{result['cv']}-fold cross-validation" if result["cv"] else "validation split",
+        "backend": backend,
+        "trials": len(result["trials"]),
+        "finished": len(result["ranking"]),
+        "failed": [
+            {"trial": r["trial"], "settings": r["settings"], "error": r.get("error")}
+            for r in result["failed"]
+        ],
+        "best": {
+            "trial": best["trial"],
+            "settings": best["settings"],
+            "val_accuracy": best["val_accuracy"],
+            "val_loss": best["val_loss"],
+        },
+        "best_settings": result["best_settings"].to_dict(),
+        "test_accuracy": result["test_accuracy"],
+        "ranking": [
+            {k: r[k] for k in ("trial", "settings", "val_accuracy", "val_loss", "seconds", "worker")}
+            for r in result["ranking"]
+        ],
+        "figures": [p.name for p in drawn],
+        "environment": environment(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    report["seconds"] = time.perf_counter() - started
+    write_json(folder / "report.json", report)
+    write_atomic(folder / "results.csv", _csv(result))
+    write_atomic(folder / "report.md", _markdown(report, result, drawn))
+    return report
+
+
+def _csv(result):
+    names = list(result["space"].grid) + list(result["space"].random)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["rank", "trial", *names, "val_accuracy", "val_loss", "seconds", "worker"])
+    for rank, r in enumerate(result["ranking"], start=1):
+        writer.writerow(
+            [
+                rank,
+                r["trial"],
+                *(label(r["settings"].get(n)) for n in names),
+                r["val_accuracy"],
+                r["val_loss"],
+                round(r["seconds"], 3),
+                r["worker"],
+            ]
+        )
+    return out.getvalue()
+
+
+def _markdown(report, result, drawn):
+    best = report["best"]
+    lines = [
+        f"# Hyperparameter search on {report['data']}",
+        "",
+        f"{report['trials']} trials ({report['finished']} finished, {len(report['failed'])} failed), "
+        f"selected by {report['selection']}, on {report['backend']}; seed {report['seed']}.",
+        "",
+        f"**Best: {', '.join(f'{k} = {label(v)}' for k, v in best['settings'].items())} "
+        f"(validation accuracy {best['val_accuracy']:.4f}); "
+        f"{'retrained on every non-test example: ' if result['cv'] else ''}"
+        f"test accuracy {report['test_accuracy']:.4f}.**",
+        "",
+        "## Trials, best first",
+        "",
+        "```",
+        table(result),
+        "```",
+        "",
+    ]
+    if report["failed"]:
+        lines += ["## Failed trials", ""]
+        lines += [f"- trial {f['trial']} ({f['settings']}): {f['error']}" for f in report["failed"]]
+        lines.append("")
+    for path in drawn:
+        lines += [f"![{path.stem}]({path.name})", ""]
+    return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""The run directory of `layerwise reproduce`: report.json, report.md and six figures."""
+
+import time
+
+import numpy as np
+
+from ..io.atomic import write_atomic
+from . import figures
+from .run_dir import environment, write_json
+
+FIGURES = {
+    "validation_accuracy": ("validation_accuracy.png", "Validation accuracy against lambda"),
+    "loss_curves": ("loss_curves.png", "Training and validation loss of the final model"),
+    "confusion_matrix": ("confusion_matrix.png", "Confusion matrix on the test set"),
+    "misclassified": ("misclassified.png", "Misclassified test digits (true -> predicted)"),
+    "first_layer_weights": ("first_layer_weights.png", "The first layer's weight vectors as 8x8 images"),
+    "gradient_norms": ("gradient_norms.png", "Gradient norm of each layer per epoch of the final model"),
+}
+
+
+def table(result):
+    lines = [f"{'lambda':>10}  {'val accuracy':>12}  {'val loss':>9}"]
+    for i, r in enumerate(result["sweep"]):
+        mark = "  <- best" if i == result["best_index"] else ""
+        lines.append(f"{r['l2']:>10.4g}  {r['val_accuracy']:>12.4f}  {r['val_loss']:>9.4f}{mark}")
+    lines.append(f"best lambda {result['best_lambda']:.6g}  test accuracy {result['test_accuracy']:.4f}")
+    return "\n".join(lines)
+
+
+def draw_sweep_figure(folder, result):
+    """Validation accuracy against lambda: needs only the sweep, not the final model."""
+    lambdas = [r["l2"] for r in result["sweep"]]
+    accuracies = [r["val_accuracy"] for r in result["sweep"]]
+    name = FIGURES["validation_accuracy"][0]
+    figures.score_vs_setting(
+        folder / name, lambdas, accuracies, xlabel="lambda", log=min(lambdas) > 0, best=result["best_lambda"]
+    )
+
+
+def figure_calls(folder, result):
+    """The figures of the final model, as (function, arguments, keywords) to draw."""
+    data, final = result["data"], result["final"]
+    path = {key: folder / name for key, (name, _) in FIGURES.items()}
+    wrong = np.flatnonzero(result["test_predicted"] != data["y_test"])
+    weights = final["net"].linears[0].weight.value.T  # one row of 64 per hidden unit
+    history = final["history"]
+    return [
+        (figures.training_curves, (path["loss_curves"], history.train_loss, history.val_loss),
+         {"ylabel": "loss", "title": f"final model, lambda = {result['best_lambda']:.4g}"}),
+        (figures.confusion_matrix, (path["confusion_matrix"], result["confusion"]), {}),
+        (figures.image_grid, (path["misclassified"], data["X_test"][wrong[:48]].reshape(-1, 8, 8),
+                              [f"{data['y_test'][i]} -> {result['test_predicted'][i]}" for i in wrong[:48]]),
+         {"title": f"{len(wrong)} misclassified"}),
+        (figures.image_grid, (path["first_layer_weights"], weights.reshape(-1, 8, 8),
+                              [str(i + 1) for i in range(len(weights))]),
+         {"cmap": "RdBu_r", "symmetric": True}),
+        (figures.series_per_layer, (path["gradient_norms"], final["grad_norms"]),
+         {"ylabel": "||dL/dW||", "title": "weight gradient norm per epoch"}),
+    ]  # fmt: skip
+
+
+def draw_figures(folder, result, jobs=1):
+    """The figures of the final model (the sweep's figure is drawn by draw_sweep_figure)."""
+    figures.draw_all(figure_calls(folder, result), jobs)
+
+
+def write_report(folder, result, jobs, started, backend=None):
+    """Writes every file of the run directory; returns the text table for the terminal."""
+    figures_started = time.perf_counter()
+    draw_figures(folder, result, jobs)
+    figures_seconds = time.perf_counter() - figures_started
+    config, final = result["config"], result["final"]
+    summary = table(result)
+    report = {
+        "experiment": "tutorial",
+        "lambdas": [r["l2"] for r in result["sweep"]],
+        "validation_accuracy": [r["val_accuracy"] for r in result["sweep"]],
+        "validation_loss": [r["val_loss"] for r in result["sweep"]],
+        "train_loss": [r["train_loss"] for r in result["sweep"]],
+        "best_lambda": result["best_lambda"],
+        "final_validation_accuracy": final["val_accuracy"],
+        "final_seed": final["seed"],
+        "final_same_as_sweep": final["same_as_sweep"],
+        "test_accuracy": result["test_accuracy"],
+        "confusion_matrix": result["confusion"].tolist(),
+        "final_history": {"train_loss": final["history"].train_loss, "val_loss": final["history"].val_loss},
+        "split": {k: len(v) for k, v in result["data"].items() if k.startswith("y_")},
+        "config": config.to_dict(),
+        "seed": config.seed,
+        "jobs": jobs,
+        "backend": backend or f"{jobs} local processes",
+        "training_seconds": result["train_seconds"],
+        "timings": {
+            "data_and_sweep": result["sweep_seconds"],
+            "final_model_curves": result["train_seconds"] - result["sweep_seconds"],
+            "figures_after_training": figures_seconds,
+        },
+        "figures": {key: name for key, (name, _) in FIGURES.items()},
+        "environment": environment(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    report["seconds"] = time.perf_counter() - started
+    write_json(folder / "report.json", report)
+    write_atomic(folder / "report.md", markdown(report, summary))
+    return summary
+
+
+def markdown(report, summary):
+    c = report["config"]
+    lines = [
+        "# The tutorial's experiment",
+        "",
+        f"Network 64-{'-'.join(map(str, c['hidden']))}-10, {c['activation']} hidden units, output activation "
+        f"{c['output_activation'] or 'none'}, softmax cross-entropy with L2; full-batch SGD, learning rate "
+        f"{c['lr']}, momentum {c['momentum']}, {c['epochs']} epochs, {c['dtype']}, seed {c['seed']}.",
+        f"Split: {report['split']['y_train']} train / {report['split']['y_valid']} validation / "
+        f"{report['split']['y_test']} test.",
+        "",
+        "| lambda | validation accuracy | validation loss |",
+        "| ---: | ---: | ---: |",
+    ]
+    for lam, acc, loss in zip(report["lambdas"], report["validation_accuracy"], report["validation_loss"]):
+        best = " **(best)**" if lam == report["best_lambda"] else ""
+        lines.append(f"| {lam:.4g}{best} | {acc:.4f} | {loss:.4f} |")
+    lines += [
+        "",
+        f"**Best lambda {report['best_lambda']:.6g}; test accuracy {report['test_accuracy']:.4f}** "
+        f"(whole run {report['seconds']:.1f} s with {report['jobs']} jobs).",
+        "",
+    ]
+    for name, caption in FIGURES.values():
+        lines += [f"## {caption}", "", f"![{caption}]({name})", ""]
+    return "\n".join(lines)
