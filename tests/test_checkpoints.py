@@ -100,9 +100,9 @@ def test_a_diverging_run_keeps_its_last_finite_weights(tmp_path, capsys):
         (["--resume", "{tmp}/finished"], "holds a finished run"),
         (["--resume", "{tmp}/finished", "--lr", "0.5"], "--lr cannot change them"),
         (["--data", "digits", "--checkpoint-every", "0"], "--checkpoint-every must be a positive integer"),
-        ([], "give --data"),
+        (["--epochs", "0"], "--epochs must be a positive integer"),
     ],
-    ids=["no-checkpoint", "finished", "new-settings", "every-zero", "no-data"],
+    ids=["no-checkpoint", "finished", "new-settings", "every-zero", "zero-epochs"],
 )
 def test_resume_errors(tmp_path, capsys, argv, message):
     (tmp_path / "finished").mkdir()

@@ -38,7 +38,9 @@ def test_onnxruntime_matches_predict_proba_for_every_activation(activation, outp
 
 
 def test_float64_models_export_in_float64():
-    net = lw.Network.from_spec("6-9-4", activation="leaky_relu", dtype="float64", seed=0, negative_slope=0.3)
+    net = lw.Network.from_spec(
+        "6-9-4", activation="leaky_relu", init="glorot_uniform", dtype="float64", seed=0, negative_slope=0.3
+    )
     model = lw.Model(net, preprocessing=PREP)
     X = raw_rows().astype(np.float64)
     np.testing.assert_allclose(run_onnx(lw.to_onnx(model), X), model.predict_proba(X), atol=1e-12)

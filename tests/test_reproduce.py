@@ -165,16 +165,16 @@ def test_the_final_models_curves_equal_a_retraining_from_its_seed():
     from layerwise import fit
     from layerwise.experiments import tutorial
 
-    config = tutorial.Config(epochs=30, lambdas=(0.01, 1.0, 10.0))
+    config = tutorial.TUTORIAL.replace(epochs=30)
     data = tutorial.split_digits()
-    result = tutorial.run(config, jobs=2, data=data)
+    result = tutorial.run(config, (0.01, 1.0, 10.0), jobs=2, data=data)
     final = result["final"]
     assert final["same_as_sweep"] and final["l2"] == result["best_lambda"]
-    net = config.network(final["seed"])
+    net = config.network(64, 10, final["seed"])
     with threadpool_limits(1):  # as the tasks run: BLAS results can depend on the thread count
         history = fit(
-            net, data["X_train"], data["y_train"], optimizer=config.optimizer(), epochs=30, l2=final["l2"],
-            validation_data=(data["X_valid"], data["y_valid"]),
+            net, data["X_train"], data["y_train"], optimizer=config.make_optimizer(), epochs=30,
+            batch_size=None, l2=final["l2"], validation_data=(data["X_valid"], data["y_valid"]),
         )  # fmt: skip
     for got, expected in zip(final["net"].get_weights(), net.get_weights()):
         np.testing.assert_array_equal(got, expected)

@@ -203,7 +203,8 @@ def test_cross_validated_accuracy_matches_mlpclassifier(dataset, solver):
         random_state=0,
     )
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
-    ours = cross_val_score(make_pipeline(StandardScaler(), LayerwiseClassifier(**settings)), X, y, cv=cv)
+    ours = LayerwiseClassifier(**settings, init="glorot_uniform")  # MLPClassifier's initialisation
+    ours = cross_val_score(make_pipeline(StandardScaler(), ours), X, y, cv=cv)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         theirs = cross_val_score(make_pipeline(StandardScaler(), MLPClassifier(**settings)), X, y, cv=cv)

@@ -15,7 +15,7 @@ from layerwise.cli import main
 
 BIN = Path(sys.executable).parent
 # A 6-trial grid of the tutorial's network on the digits, small enough to run in seconds.
-GRID = ["--grid", "l2=0.01,1,10", "--grid", "hidden=48x32,32", "--optimizer", "sgd", "--lr", "0.2",
+GRID = ["--grid", "l2=0.01,1,10", "--grid", "hidden=48,32;32", "--optimizer", "sgd", "--lr", "0.2",
         "--batch-size", "full", "--activation", "sigmoid", "--output-activation", "sigmoid",
         "--scaling", "none", "--quiet"]  # fmt: skip
 

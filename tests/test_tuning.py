@@ -4,25 +4,28 @@ import numpy as np
 import pytest
 
 import layerwise as lw
-from layerwise.experiments.search import (
-    Settings,
-    Space,
-    append_trial,
-    parse_value,
-    read_trials,
-    search,
-    stratified_folds,
-    trial_seed,
-)
+from layerwise.experiments.search import Space, read_trials, search, stratified_folds, trial_seed
+from layerwise.experiments.search.trials import append_trial
 from layerwise.experiments.tutorial import split_digits
+from layerwise.nn.config import TrainConfig, parse_candidates
 
 
 def test_grid_values_are_parsed_per_setting():
-    assert parse_value("l2", "logspace(-2,2,3)") == [0.01, 1.0, 100.0]
-    assert parse_value("hidden", "48x32,64x32,128") == [(48, 32), (64, 32), (128,)]
-    assert parse_value("batch_size", "32,full") == [32, None]
-    assert parse_value("activation", "relu,tanh") == ["relu", "tanh"]
-    assert parse_value("output_activation", "sigmoid,none") == ["sigmoid", None]
+    assert parse_candidates("l2", "logspace(-2,2,3)") == [0.01, 1.0, 100.0]
+    assert parse_candidates("hidden", "48,32;64x32;128") == [(48, 32), (64, 32), (128,)]
+    assert parse_candidates("batch_size", "32,full") == [32, None]
+    assert parse_candidates("activation", "relu,tanh") == ["relu", "tanh"]
+    assert parse_candidates("output_activation", "sigmoid,none,linear") == ["sigmoid", None, None]
+    assert parse_candidates("init", "he_normal,glorot_uniform") == ["he_normal", "glorot_uniform"]
+    assert parse_candidates("early_stopping", "true,false") == [True, False]
+
+
+def test_a_grid_of_hidden_sizes_means_what_the_hidden_option_means():
+    # --hidden 48,32 is one network with two hidden layers; so is the grid value 48,32
+    assert Space.parse(["hidden=48,32"]).trials_settings(0) == [
+        {"hidden": TrainConfig(hidden="48,32").hidden}
+    ]
+    assert Space.parse(["hidden=48,32;64"]).trials_settings(0) == [{"hidden": (48, 32)}, {"hidden": (64,)}]
 
 
 @pytest.mark.parametrize(
@@ -31,7 +34,8 @@ def test_grid_values_are_parsed_per_setting():
         (["colour=red"], "cannot search 'colour'"),
         (["l2"], "write setting=values"),
         (["l2=abc"], "cannot read l2 list"),
-        (["epochs=0"], "positive integers"),
+        (["epochs=0"], "epochs must be a positive integer"),
+        (["seed=1,2"], "cannot search 'seed'"),
         (["l2=1", "l2=2"], "given twice"),
         ([], "empty"),
     ],
@@ -42,7 +46,7 @@ def test_bad_spaces_are_clear_errors(items, message):
 
 
 def test_grid_and_random_trials_are_seeded_and_ordered():
-    space = Space.parse(["l2=0.1,1", "hidden=8,16"], ["lr=loguniform(1e-3,1e-1)", "dropout=0,0.5"], trials=3)
+    space = Space.parse(["l2=0.1,1", "hidden=8;16"], ["lr=loguniform(1e-3,1e-1)", "dropout=0,0.5"], trials=3)
     first, again = space.trials_settings(seed=5), space.trials_settings(seed=5)
     assert first == again and len(first) == 12
     assert [t["l2"] for t in first[:3]] == [0.1] * 3 and first[0]["hidden"] == (8,)
@@ -108,11 +112,11 @@ class Digits:
         self.n_classes = 10
 
 
-SMALL = Settings(hidden=(16,), optimizer="sgd", lr=0.5, momentum=0.9, batch_size=None, epochs=40)
+SMALL = TrainConfig(hidden=(16,), optimizer="sgd", lr=0.5, momentum=0.9, batch_size=None, epochs=40)
 
 
 def test_search_picks_the_best_and_writes_one_line_per_trial(tmp_path):
-    space = Space.parse(["l2=0.01,100", "hidden=16,4"])
+    space = Space.parse(["l2=0.01,100", "hidden=16;4"])
     result = search(Digits(), space, SMALL, seed=0, out=tmp_path)
     lines = [json.loads(line) for line in (tmp_path / "trials.jsonl").read_text().splitlines()]
     assert sorted(r["trial"] for r in lines) == [0, 1, 2, 3]

@@ -24,18 +24,19 @@ from .nn import (
     SoftmaxCrossEntropy,
     StepLR,
     Tanh,
+    TrainConfig,
     fit,
     gradcheck,
     make_schedule,
 )
 
 
-def search(data, space, settings=None, **options):
+def search(data, space, config=None, **options):
     """Hyperparameter search: layerwise.experiments.search.search (see docs/search.md). Imported on
     first use, so that ``import layerwise`` needs only NumPy."""
     from .experiments.search import search as run
 
-    return run(data, space, settings, **options)
+    return run(data, space, config, **options)
 
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "StepLR",
     "Tanh",
+    "TrainConfig",
     "TrainingDiverged",
     "fit",
     "gradcheck",

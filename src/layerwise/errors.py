@@ -5,6 +5,15 @@ class LayerwiseError(ValueError):
     """A problem with the user's input, data, files or settings, stated in one sentence."""
 
 
+class SettingError(LayerwiseError):
+    """A training setting with a wrong value: ``setting`` names it, ``problem`` says what is
+    wrong ("must be a positive integer, not 0"); the command line names the option."""
+
+    def __init__(self, setting, problem):
+        super().__init__(f"{setting} {problem}")
+        self.setting, self.problem = setting, problem
+
+
 class TrainingDiverged(LayerwiseError):
     """The loss became NaN or infinite; the network keeps its last finite weights."""
 

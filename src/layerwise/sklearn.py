@@ -14,9 +14,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import LayerwiseError
 from .nn import EarlyStopping, History, fit
+from .nn.config import DEFAULTS, TrainConfig
 from .nn.model import Model
-from .nn.network import Network
-from .nn.optimizers import SGD, Adam
 
 
 class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
@@ -24,12 +23,16 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters as in ``sklearn.neural_network.MLPClassifier``: ``hidden_layer_sizes``,
     ``activation`` ("relu", "logistic"/"sigmoid", "tanh", "identity", "leaky_relu"),
-    ``solver`` ("adam" or "sgd"), ``alpha``, ``batch_size`` ("auto" = min(200, n)),
+    ``solver`` ("adam" or "sgd"), ``alpha``, ``batch_size`` ("auto" = min(200, n), None =
+    the full batch),
     ``learning_rate_init``, ``max_iter`` (epochs), ``shuffle``, ``random_state``, ``tol``,
     ``warm_start``, ``momentum``, ``nesterovs_momentum``, ``early_stopping``,
     ``validation_fraction``, ``beta_1``, ``beta_2``, ``epsilon``, ``n_iter_no_change``.
     The project's own: ``output_activation`` (None = linear logits; "sigmoid" is the
     tutorial's head), ``dropout``, ``dtype`` ("float32" or "float64"), ``init``.
+    The defaults are those of ``TrainConfig`` (as in `layerwise train`), not MLPClassifier's:
+    hidden layers (256, 128), 20 epochs, batches of 128, ``alpha`` 0, the learning rate by
+    solver (1e-3 for adam, 0.01 for sgd), no Nesterov momentum, patience 5.
 
     Fitted attributes: ``classes_``, ``n_features_in_``, ``network_`` (the Network),
     ``loss_curve_``, ``validation_scores_`` (with early stopping), ``n_iter_``.
@@ -38,30 +41,30 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes=DEFAULTS.hidden,
+        activation=DEFAULTS.activation,
         *,
-        solver="adam",
-        alpha=0.0001,
-        batch_size="auto",
-        learning_rate_init=0.001,
-        max_iter=200,
+        solver=DEFAULTS.optimizer,
+        alpha=DEFAULTS.l2,
+        batch_size=DEFAULTS.batch_size,
+        learning_rate_init=DEFAULTS.lr,
+        max_iter=DEFAULTS.epochs,
         shuffle=True,
         random_state=None,
         tol=1e-4,
         warm_start=False,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        n_iter_no_change=10,
-        output_activation=None,
-        dropout=0.0,
-        dtype="float32",
-        init="glorot_uniform",
+        momentum=DEFAULTS.momentum,
+        nesterovs_momentum=DEFAULTS.nesterov,
+        early_stopping=DEFAULTS.early_stopping,
+        validation_fraction=DEFAULTS.validation,
+        beta_1=DEFAULTS.beta1,
+        beta_2=DEFAULTS.beta2,
+        epsilon=DEFAULTS.eps,
+        n_iter_no_change=DEFAULTS.patience,
+        output_activation=DEFAULTS.output_activation,
+        dropout=DEFAULTS.dropout,
+        dtype=DEFAULTS.dtype,
+        init=DEFAULTS.init,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -120,16 +123,7 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         return self._train(X, self._encode(y), 1, stopping=False)
 
     def _start(self, n_features):
-        sizes = [n_features, *self._hidden_sizes(), len(self.classes_)]
-        self.network_ = Network.from_spec(
-            sizes,
-            activation=self.activation,
-            output_activation=self.output_activation,
-            dropout=self.dropout,
-            init=self.init,
-            dtype=self.dtype,
-            seed=self._seed(),
-        )
+        self.network_ = self._config().network(n_features, len(self.classes_))
         self.loss_curve_ = []
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = None
@@ -180,9 +174,19 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
             self.best_validation_score_ = max(self.validation_scores_)
 
     def _make_optimizer(self):
-        if self.solver == "sgd":
-            return SGD(lr=self.learning_rate_init, momentum=self.momentum, nesterov=self.nesterovs_momentum)
-        return Adam(lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2), eps=self.epsilon)
+        return self._config().make_optimizer()
+
+    def _config(self):
+        """The TrainConfig of these parameters (which checks them)."""
+        return TrainConfig(
+            hidden=tuple(self._hidden_sizes()), activation=self.activation,
+            output_activation=self.output_activation, init=self.init, dropout=self.dropout, dtype=self.dtype,
+            optimizer=self.solver, lr=self.learning_rate_init, momentum=self.momentum,
+            nesterov=self.nesterovs_momentum, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon,
+            l2=self.alpha, batch_size=None if self.batch_size == "auto" else self.batch_size,
+            epochs=self.max_iter, early_stopping=self.early_stopping, patience=self.n_iter_no_change,
+            validation=self.validation_fraction, seed=self._seed(),
+        )  # fmt: skip
 
     def _seed(self):
         if isinstance(self.random_state, (int, np.integer)):
@@ -197,23 +201,13 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         return [int(s) for s in sizes]
 
     def _check_params(self):
-        if self.solver not in ("adam", "sgd"):
-            raise ValueError(f"solver must be 'adam' or 'sgd', got {self.solver!r}")
-        positive = {"learning_rate_init": self.learning_rate_init, "max_iter": self.max_iter}
-        for name, value in positive.items():
-            if not isinstance(value, (int, float, np.number)) or not value > 0:
-                raise ValueError(f"{name} must be positive, got {value!r}")
-        if not isinstance(self.max_iter, (int, np.integer)):
-            raise ValueError(f"max_iter must be an integer, got {self.max_iter!r}")
-        if not (self.alpha >= 0):
-            raise ValueError(f"alpha must be non-negative, got {self.alpha!r}")
-        if self.batch_size != "auto" and not (
+        if self.batch_size not in ("auto", None) and not (
             isinstance(self.batch_size, (int, np.integer)) and self.batch_size > 0
         ):
-            raise ValueError(f"batch_size must be 'auto' or a positive integer, got {self.batch_size!r}")
-        if self.early_stopping and not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
-        self._hidden_sizes()
+            raise ValueError(
+                f"batch_size must be 'auto', None or a positive integer, got {self.batch_size!r}"
+            )
+        self._config()  # every other parameter is checked as a training setting
 
     def _encode(self, y):
         index = np.searchsorted(self.classes_, y)

@@ -15,8 +15,9 @@ import numpy as np
 import layerwise as lw
 from layerwise.data import load_csv, load_idx, load_npz, read_idx
 from layerwise.data.arrays import read_npy
-from layerwise.experiments.search import Space, parse_value, read_trials, settings_from
+from layerwise.experiments.search import Space, read_trials
 from layerwise.io.checkpoint import Checkpointer, load_checkpoint
+from layerwise.nn.config import TrainConfig
 from layerwise.nn.model import Model
 from layerwise.nn.training import seed_generators
 
@@ -135,9 +136,7 @@ def load(kind, path):
     elif kind == "toml":
         space, fixed = Space.from_toml(path)
         space.trials_settings(0)
-        parsed = ("hidden", "batch_size", "output_activation")  # as `layerwise tune` reads [settings]
-        options = {k: parse_value(k, str(v))[0] if k in parsed else v for k, v in fixed.items()}
-        settings_from(options).check_types()
+        TrainConfig.from_dict(fixed)  # as `layerwise tune` reads [settings]
     elif kind == "jsonl":
         read_trials(path)
     else:

@@ -29,15 +29,16 @@ def add_arguments(p):
 def run(args):
     from ..data import load
     from ..io.model_file import load as load_model
+    from ..nn.config import parse_setting
     from ..nn.metrics import confusion_matrix
+    from ..reports.train import metrics_table
 
     model = load_model(args.model)
     data_name = args.data or model.metadata.get("data")
     if not data_name:
         raise LayerwiseError("the model does not record its dataset; give --data")
     label_column = args.label_column or model.metadata.get("settings", {}).get("label_column", 0)
-    if isinstance(label_column, str) and label_column.lstrip("-").isdigit():
-        label_column = int(label_column)
+    label_column = parse_setting("label_column", label_column)
     data = load(data_name, args.data_dir, label_column=label_column)
     X, y, what = data.evaluation_set()
     if X.shape[1] != model.n_features:
@@ -48,24 +49,6 @@ def run(args):
         raise LayerwiseError(f"{data.name} has label {y.max()} but the model has {model.n_classes} classes")
     predicted = model.network.predict(model.transform(X))
     confusion = confusion_matrix(y, predicted, model.n_classes)
-    names = [str(c) for c in model.classes.tolist()]
     print(f"accuracy {float(np.mean(predicted == y)):.4f} on {what}")
-    print(metrics_table(confusion, names))
+    print(metrics_table(confusion, model.classes.tolist()))
     return 0
-
-
-def metrics_table(confusion, classes):
-    """Per-class precision and recall, then the confusion matrix (rows: true classes)."""
-    from ..nn.metrics import precision_recall
-
-    precision, recall = precision_recall(confusion)
-    width = max(5, *(len(str(c)) for c in classes))
-    lines = [f"{'class':<{width}}  precision  recall  support"]
-    for name, p, r, support in zip(classes, precision, recall, confusion.sum(axis=1)):
-        lines.append(f"{name:<{width}}  {p:9.4f}  {r:6.4f}  {support:7d}")
-    cell = max(4, len(str(confusion.max())) + 1)
-    lines.append("")
-    lines.append("confusion matrix (rows: true class, columns: predicted class, in the order above)")
-    for name, row in zip(classes, confusion):
-        lines.append(f"{name:<{width}}  " + "".join(f"{count:>{cell}d}" for count in row))
-    return "\n".join(lines)

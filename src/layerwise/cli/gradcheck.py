@@ -12,48 +12,39 @@ examples:
 
 import numpy as np
 
-from ..errors import LayerwiseError
-from .options import hidden_sizes, positive_int
+from ..nn.config import positive_int
+from .options import add_config_arguments, config_from_args
+
+# The network's settings (the tutorial's by default, with an L2 strength of 0.1), in float64.
+SETTINGS = ("hidden", "activation", "output_activation", "init", "dropout", "l2", "seed")
 
 
 def add_arguments(p):
-    p.add_argument("--hidden", default="48,32", help="hidden layer sizes (default 48,32, the tutorial's)")
-    p.add_argument(
-        "--activation", default="sigmoid", help="sigmoid, tanh, relu or leaky_relu (default sigmoid)"
-    )
-    p.add_argument("--output-activation", default="sigmoid", help="before the softmax; 'none' for raw logits")
-    p.add_argument(
-        "--dropout", type=float, default=0.0, help="dropout after each hidden layer (one fixed mask)"
-    )
-    p.add_argument("--l2", type=float, default=0.1, help="the L2 strength lambda (default 0.1)")
+    from ..experiments.tutorial import TUTORIAL
+
+    add_config_arguments(p, TUTORIAL.replace(l2=0.1), names=SETTINGS)
     p.add_argument("--examples", default="20", help="digits rows to use (default 20)")
     p.add_argument("--max-checks", default=None, help="entries checked per parameter (default: all)")
     p.add_argument(
         "--tolerance", type=float, default=1e-6, help="largest relative error that passes (default 1e-6)"
     )
-    p.add_argument("--seed", type=int, default=0)
 
 
 def run(args):
     import layerwise as lw
 
     from ..data.digits import tutorial_split
+    from ..experiments.tutorial import TUTORIAL
 
-    output = (
-        None if args.output_activation.lower() in ("none", "identity", "linear") else args.output_activation
-    )
-    if args.l2 < 0:
-        raise LayerwiseError(f"--l2 must be 0 or more, not {args.l2}")
+    config = config_from_args(args, TUTORIAL.replace(l2=0.1, dtype="float64"))
     n = positive_int(args.examples, "--examples")
     max_checks = None if args.max_checks is None else positive_int(args.max_checks, "--max-checks")
-    net = lw.Network.from_spec([64, *hidden_sizes(args.hidden), 10], activation=args.activation,
-                               output_activation=output, dropout=args.dropout, dtype="float64",
-                               seed=args.seed)  # fmt: skip
+    net = config.network(64, 10)
     for layer in net.linears:  # biases off zero keep pre-activations away from ReLU's kink
-        layer.bias.value[:] = np.random.default_rng(args.seed).uniform(0.05, 0.3, layer.n_out)
+        layer.bias.value[:] = np.random.default_rng(config.seed).uniform(0.05, 0.3, layer.n_out)
     data = tutorial_split()
     X, y = data["X_train"][:n] / 16, data["y_train"][:n]
-    errors = lw.gradcheck(net, X, y, l2=args.l2, max_checks=max_checks, seed=args.seed)
+    errors = lw.gradcheck(net, X, y, l2=config.l2, max_checks=max_checks, seed=config.seed)
     print(f"{'parameter':<12} {'shape':>10}  relative error")
     shapes = {name: p.value.shape for name, p in net.named_parameters()}
     for name, error in errors.items():

@@ -1,58 +1,64 @@
-"""Parsers for command-line values: number lists, layer sizes, positive counts."""
+"""Option groups the commands share: the training configuration's settings (declared once,
+from ``TrainConfig``'s fields) and where trainings run."""
 
-import re
+import argparse
+from dataclasses import fields
 
-import numpy as np
+from ..errors import LayerwiseError, SettingError
+from ..nn.config import TrainConfig, parse_setting
 
-from ..errors import LayerwiseError
-
-MAX_VALUES = 10_000  # values in one list: more is a typo, not a search
-_RANGE = re.compile(r"^\s*(logspace|linspace|geomspace)\(\s*([^,()]+),\s*([^,()]+),\s*([^,()]+)\)\s*$")
+GROUP_TITLES = {"data": "data", "network": "network", "training": "training"}
 
 
-def number_list(text, name="value"):
-    """ "logspace(-2,2,10)", "linspace(0,1,5)", "geomspace(1e-3,1,4)" or "0.1,1,10" -> floats."""
-    m = _RANGE.match(text)
-    try:
-        if m:
-            kind, a, b, n = m.groups()
-            count = int(n)
-            if not 1 <= count <= MAX_VALUES:
-                raise ValueError
-            values = getattr(np, kind)(float(a), float(b), count).tolist()
+def add_config_arguments(parser, defaults, names=None):
+    """One option per setting of ``TrainConfig`` (or of ``names``), help showing the
+    default of ``defaults``. Options not given stay None, so that ``config_from_args``
+    knows what the user changed."""
+    groups = {}
+    for f in fields(TrainConfig):
+        if names is not None and f.name not in names:
+            continue
+        meta = f.metadata
+        if meta["group"] not in groups:
+            groups[meta["group"]] = parser.add_argument_group(GROUP_TITLES[meta["group"]])
+        default = getattr(defaults, f.name)
+        shown = _shown(f.name, default)
+        kwargs = {"default": None, "help": f"{meta['help']} (default {shown})", "dest": f.name}
+        if meta["kind"] == "bool":
+            kwargs["action"] = argparse.BooleanOptionalAction
         else:
-            values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise LayerwiseError(
-            f"cannot read {name} list {text!r}: give numbers separated by commas or logspace(a,b,n)"
-        ) from None
-    if not values or not all(np.isfinite(values)) or len(values) > MAX_VALUES:
-        raise LayerwiseError(f"{name} list {text!r} must hold 1 to {MAX_VALUES} finite numbers")
-    return values
+            kwargs["metavar"] = f.name.upper()
+        groups[meta["group"]].add_argument("--" + f.name.replace("_", "-"), **kwargs)
 
 
-def hidden_sizes(text):
-    """ "48,32" or "48x32" -> (48, 32); "" or "none" -> () (no hidden layer)."""
-    text = text.strip().lower()
-    if text in ("", "none", "0"):
-        return ()
+def _shown(name, default):
+    if isinstance(default, tuple):
+        return ",".join(map(str, default)) or "none"
+    if default is None:
+        return "full" if name == "batch_size" else "none"
+    return {True: "on", False: "off"}.get(default, default) if isinstance(default, bool) else default
+
+
+def given_settings(args):
+    """The settings given on the command line: name -> value."""
+    names = {f.name for f in fields(TrainConfig)}
+    given = {}
+    for name, value in vars(args).items():
+        if name in names and value is not None:
+            given[name] = value if isinstance(value, bool) else parse_setting(name, value)
+    return given
+
+
+def config_from_args(args, defaults, extra=None):
+    """``defaults`` with the settings given on the command line (and ``extra`` ones
+    under them, e.g. a TOML file's [settings]), checked; a wrong value is reported with
+    the name of its option."""
     try:
-        sizes = tuple(int(v) for v in re.split(r"[,x]", text))
-    except ValueError:
-        raise LayerwiseError(f"cannot read hidden sizes {text!r}: give sizes like 48,32") from None
-    if min(sizes) < 1:
-        raise LayerwiseError(f"hidden sizes must be positive, not {text!r}")
-    return sizes
-
-
-def positive_int(text, name):
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise LayerwiseError(f"{name} must be a positive integer, not {text!r}") from None
-    if value < 1:
-        raise LayerwiseError(f"{name} must be a positive integer, not {value}")
-    return value
+        return defaults.replace(**{**(extra or {}), **given_settings(args)})
+    except SettingError as e:
+        if e.setting not in {f.name for f in fields(TrainConfig)}:
+            raise
+        raise LayerwiseError(f"--{e.setting.replace('_', '-')} {e.problem}") from None
 
 
 def add_backend_arguments(parser):

@@ -15,55 +15,24 @@ examples:
 import sys
 import time
 
-from ..experiments import backends as parallel
-from ..reports import run_dir as reporting
-from .options import add_backend_arguments, hidden_sizes, number_list
+from ..experiments import backends
+from ..nn.config import number_list
+from ..reports import run_dir
+from .options import add_backend_arguments, add_config_arguments, config_from_args
 
 
 def add_arguments(p):
-    p.add_argument("--epochs", default="1000", help="epochs per training (default 1000)")
-    p.add_argument("--lr", type=float, default=0.2, help="learning rate (default 0.2)")
-    p.add_argument("--momentum", type=float, default=0.9, help="momentum (default 0.9)")
+    from ..experiments.tutorial import OPTIONS, TUTORIAL
+
+    add_config_arguments(p, TUTORIAL, names=OPTIONS)
     p.add_argument(
         "--lambdas",
         default="logspace(-2,2,10)",
         help='L2 strengths to try: "0.01,0.1,1" or logspace(a,b,n) (default logspace(-2,2,10))',
     )
-    p.add_argument("--hidden", default="48,32", help="hidden layer sizes (default 48,32)")
-    p.add_argument(
-        "--activation", default="sigmoid", help="hidden activation: sigmoid, tanh, relu, leaky_relu"
-    )
-    p.add_argument(
-        "--output-activation",
-        default="sigmoid",
-        help="activation after the last linear map, before softmax; 'none' for raw logits "
-        "(default sigmoid, as in the tutorial)",
-    )
-    p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="default float32")
-    p.add_argument("--seed", type=int, default=0, help="seed of every initialisation (default 0)")
     add_backend_arguments(p)
     p.add_argument("--out", default=None, help="run directory to create (default runs/<timestamp>-reproduce)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
-
-
-def config_from_args(args):
-    from ..experiments.tutorial import Config
-    from .options import positive_int
-
-    output = (
-        None if args.output_activation.lower() in ("none", "identity", "linear") else args.output_activation
-    )
-    return Config(
-        hidden=hidden_sizes(args.hidden),
-        activation=args.activation,
-        output_activation=output,
-        lr=args.lr,
-        momentum=args.momentum,
-        epochs=positive_int(args.epochs, "--epochs"),
-        lambdas=tuple(number_list(args.lambdas, "lambda")),
-        dtype=args.dtype,
-        seed=args.seed,
-    ).validate()
 
 
 def _draw_sweep_figure(folder, partial):
@@ -76,16 +45,19 @@ def _draw_sweep_figure(folder, partial):
 
 def run(args):
     started = time.perf_counter()
-    config = config_from_args(args)
-    pool, backend_name = parallel.backend(args.jobs, args.dask, args.dask_local)
-    out = args.out or reporting.default_run_dir("reproduce")
-    with pool, reporting.run_directory(out) as tmp:
+    from ..experiments.tutorial import TUTORIAL, check_lambdas
+
+    config = config_from_args(args, TUTORIAL)
+    lambdas = check_lambdas(number_list(args.lambdas, "lambda"))
+    pool, backend_name = backends.backend(args.jobs, args.dask, args.dask_local)
+    out = args.out or run_dir.default_run_dir("reproduce")
+    with pool, run_dir.run_directory(out) as tmp:
         from tqdm import tqdm
 
         from ..experiments import tutorial
 
         bar = tqdm(
-            total=len(config.lambdas) + 1,
+            total=len(lambdas) + 1,
             desc="trainings",
             unit="net",
             disable=args.quiet or not sys.stderr.isatty(),
@@ -93,6 +65,7 @@ def run(args):
         )
         result = tutorial.run(
             config,
+            lambdas,
             pool=pool,
             on_done=lambda i, r: bar.update(),
             during_final=lambda partial: _draw_sweep_figure(tmp, partial),

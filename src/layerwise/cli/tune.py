@@ -2,18 +2,18 @@
 
 The search space comes from --grid (every combination), --random with --trials (seeded
 draws), or a TOML file (--space). Settings that are not searched are the options of
-`layerwise train`, with the same names and defaults. Each trial trains from its own seed;
-the best setting (validation accuracy, or the mean over --cv folds) is retrained on every
-non-test example and scored on the test set.
+`layerwise train`, with the same names and defaults (--data digits by default). Each
+trial trains from its own seed; the best setting (validation accuracy, or the mean over
+--cv folds) is retrained on every non-test example and scored on the test set.
 
 Trials run on all cores by default (--jobs), or on a Dask cluster (--dask ADDRESS, or
 --dask-local N for a local one). Each finished trial is appended to trials.jsonl in the
 run directory; run the same command with --resume --out DIR to finish a stopped search.
 
 examples:
-  layerwise tune --data digits --grid "l2=logspace(-2,2,10)" --optimizer sgd --lr 0.2 \\
+  layerwise tune --grid "l2=logspace(-2,2,10)" --optimizer sgd --lr 0.2 \\
       --batch-size full --epochs 300 --activation sigmoid
-  layerwise tune --data digits --grid "l2=0.01,0.1,1" --grid "hidden=48x32,64x64,128" --cv 5
+  layerwise tune --data digits --grid "l2=0.01,0.1,1" --grid "hidden=48,32;64,64;128" --cv 5
   layerwise tune --data fashion-mnist --random "lr=loguniform(1e-4,1e-2)" \\
       --random "dropout=uniform(0,0.5)" --trials 8 --epochs 5 --dask tcp://scheduler:8786
   layerwise tune --space search.toml --out runs/search --resume
@@ -22,13 +22,13 @@ examples:
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from ..errors import LayerwiseError
-from ..experiments import backends as parallel
-from ..reports import run_dir as reporting
-from .options import add_backend_arguments, hidden_sizes, positive_int
+from ..experiments import backends
+from ..nn.config import DEFAULTS
+from ..reports import run_dir
+from .options import add_backend_arguments, add_config_arguments, config_from_args
 
 
 def add_arguments(p):
@@ -38,7 +38,8 @@ def add_arguments(p):
         action="append",
         default=[],
         metavar="SETTING=VALUES",
-        help='values to try, e.g. "l2=logspace(-2,2,10)", "hidden=48x32,64x64" (repeatable)',
+        help='values to try, e.g. "l2=logspace(-2,2,10)", "hidden=48,32;64,64" (one network per '
+        "semicolon-separated list of sizes; repeatable)",
     )
     space.add_argument(
         "--random",
@@ -53,32 +54,8 @@ def add_arguments(p):
         "--space", default=None, help="a TOML file with [grid], [random] and [settings] tables"
     )
     space.add_argument("--cv", type=int, default=None, help="select by k-fold cross-validation (k >= 2)")
-    data = p.add_argument_group("data")
-    data.add_argument("--data", default="digits", help="digits (default), mnist, fashion-mnist, or a path")
-    data.add_argument("--data-dir", default=None, help="where named datasets live (before $LAYERWISE_DATA)")
-    data.add_argument("--label-column", default="0", help="CSV label column: index or header name")
-    data.add_argument(
-        "--validation",
-        type=float,
-        default=0.1,
-        help="share held out for validation where the data has no validation set (default 0.1)",
-    )
-    data.add_argument("--scaling", default="unit", choices=["unit", "standard", "none"], help="default unit")
-    fixed = p.add_argument_group("settings that are not searched (as in layerwise train)")
-    fixed.add_argument("--hidden", default="256,128")
-    fixed.add_argument("--activation", default="relu")
-    fixed.add_argument("--output-activation", default="none")
-    fixed.add_argument("--optimizer", default="adam", choices=["adam", "sgd"])
-    fixed.add_argument("--lr", type=float, default=None, help="default 1e-3 for adam, 0.01 for sgd")
-    fixed.add_argument("--momentum", type=float, default=0.9)
-    fixed.add_argument("--nesterov", action="store_true")
-    fixed.add_argument("--batch-size", default="128", help="or 'full'")
-    fixed.add_argument("--epochs", default="20")
-    fixed.add_argument("--l2", type=float, default=0.0)
-    fixed.add_argument("--dropout", type=float, default=0.0)
-    fixed.add_argument("--schedule", default="constant", choices=["constant", "step", "cosine"])
-    fixed.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    fixed.add_argument("--seed", type=int, default=0, help="seed of the splits and of every trial's seed")
+    add_config_arguments(p, DEFAULTS)
+    p.add_argument("--data-dir", default=None, help="where named datasets live (before $LAYERWISE_DATA)")
     add_backend_arguments(p)
     p.add_argument("--out", default=None, help="run directory (default runs/<timestamp>-tune)")
     p.add_argument("--resume", action="store_true", help="continue the search already in --out")
@@ -86,8 +63,9 @@ def add_arguments(p):
 
 
 def spec_from_args(args):
-    """Everything that defines the search, checked before any work: (space, settings, spec)."""
-    from ..experiments.search import Space, parse_value, settings_from
+    """Everything that defines the search, checked before any work: (space, config, spec).
+    Settings given on the command line win over a TOML file's [settings]."""
+    from ..experiments.search import Space
 
     if args.space:
         space, file_settings = Space.from_toml(args.space)
@@ -95,71 +73,11 @@ def spec_from_args(args):
             raise LayerwiseError("give the search space either in --space or with --grid/--random, not both")
     else:
         space, file_settings = Space.parse(args.grid, args.random, args.trials), {}
-    output = (
-        None if args.output_activation.lower() in ("none", "identity", "linear") else args.output_activation
-    )
-    batch = (
-        None if args.batch_size.lower() in ("full", "none") else positive_int(args.batch_size, "--batch-size")
-    )
-    options = dict(
-        hidden=hidden_sizes(args.hidden),
-        activation=args.activation,
-        output_activation=output,
-        optimizer=args.optimizer,
-        lr=args.lr,
-        momentum=args.momentum,
-        nesterov=args.nesterov,
-        batch_size=batch,
-        epochs=positive_int(args.epochs, "--epochs"),
-        l2=args.l2,
-        dropout=args.dropout,
-        schedule=args.schedule,
-        dtype=args.dtype,
-    )
-    for name, value in file_settings.items():  # the file's [settings] are read like command-line values
-        parsed = (
-            parse_value(name, str(value))
-            if name in ("hidden", "batch_size", "output_activation")
-            else [value]
-        )
-        options[name] = parsed[0]
-    settings = settings_from(options).validate()
-    if not 0 < args.validation < 1:
-        raise LayerwiseError(f"--validation must be between 0 and 1, not {args.validation}")
+    config = config_from_args(args, DEFAULTS, extra=file_settings)
     if args.cv is not None and args.cv < 2:
         raise LayerwiseError(f"--cv needs at least 2 folds, not {args.cv}")
-    spec = {
-        "data": args.data,
-        "label_column": args.label_column,
-        "validation": args.validation,
-        "scaling": args.scaling,
-        "cv": args.cv,
-        "seed": args.seed,
-        "space": space.to_dict(),
-        "settings": settings.to_dict(),
-    }
-    return space, settings, json.loads(json.dumps(spec))
-
-
-def prepare(spec, data_dir):
-    """The dataset with validation and test parts, scaled with statistics of the training part."""
-    from ..data import load
-    from ..data.preprocessing import fit_preprocessing, stratified_split
-
-    label_column = spec["label_column"]
-    label_column = int(label_column) if label_column.lstrip("-").isdigit() else label_column
-    data = load(spec["data"], data_dir, label_column=label_column)
-    if data.X_test is None:  # a file without a test part: hold out a stratified 20%
-        train, test = stratified_split(data.y_train, 0.2, spec["seed"])
-        X, y = data.X_train, data.y_train
-        data = replace(data, X_train=X[train], y_train=y[train], X_test=X[test], y_test=y[test])
-    data = data.with_validation(spec["validation"], seed=spec["seed"])
-    prep = fit_preprocessing(
-        data.X_train, spec["scaling"], pixel_max=data.pixel_max, image_shape=data.image_shape
-    )
-    for part in ("train", "valid", "test"):
-        prep.transform(getattr(data, f"X_{part}"))
-    return data
+    spec = {"cv": args.cv, "space": space.to_dict(), "settings": config.to_dict()}
+    return space, config, json.loads(json.dumps(spec))
 
 
 def open_run_directory(out, spec, resume):
@@ -179,10 +97,10 @@ def open_run_directory(out, spec, resume):
                 f"the search in {out} was started with other settings ({', '.join(changed)})"
             )
         return out
-    reporting.check_location(out, hint=" (use --resume to continue)")
+    run_dir.check_location(out, hint=" (use --resume to continue)")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        reporting.write_json(saved, spec)
+        run_dir.write_json(saved, spec)
     except OSError as e:
         raise LayerwiseError(f"cannot write to {out}: {e.strerror or e}") from None
     return out
@@ -205,15 +123,16 @@ def _draw_figures(folder, partial):
 def run(args):
     started = time.perf_counter()
     from ..experiments.search import search
+    from ..experiments.training import prepare_data
 
-    space, settings, spec = spec_from_args(args)
+    space, config, spec = spec_from_args(args)
     if args.resume and not args.out:
         raise LayerwiseError("--resume needs the run directory: --out DIR")
-    backend, backend_name = parallel.backend(args.jobs, args.dask, args.dask_local)
-    data = prepare(spec, args.data_dir)
-    n = len(space.trials_settings(args.seed))
+    backend, backend_name = backends.backend(args.jobs, args.dask, args.dask_local)
+    data, _ = prepare_data(config, args.data_dir, hold_out_test=True)
+    n = len(space.trials_settings(config.seed))
     with backend:  # connects to the cluster before the run directory is made
-        out = open_run_directory(args.out or reporting.default_run_dir("tune"), spec, args.resume)
+        out = open_run_directory(args.out or run_dir.default_run_dir("tune"), spec, args.resume)
         from tqdm import tqdm
 
         bar = tqdm(
@@ -223,8 +142,8 @@ def run(args):
         result = search(
             data,
             space,
-            settings,
-            seed=args.seed,
+            config,
+            seed=config.seed,
             cv=args.cv,
             pool=backend,
             out=out,

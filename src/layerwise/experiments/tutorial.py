@@ -11,16 +11,17 @@ from its own seed, so the results do not depend on the number of processes.
 
 import time
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import fields, replace
 
 import numpy as np
 
 from ..data.digits import tutorial_split
 from ..errors import LayerwiseError
-from ..nn import Callback, History, fit
+from ..io.checkpoint import capture, restore
+from ..nn import Callback, History, Model, fit
+from ..nn.config import TrainConfig
 from ..nn.metrics import accuracy, confusion_matrix
-from ..nn.network import Network
-from ..nn.optimizers import SGD
+from ..nn.training import seed_generators
 from .backends import TaskPool, check_jobs
 
 
@@ -30,49 +31,34 @@ def split_digits():
     return tutorial_split()
 
 
-@dataclass(frozen=True)
-class Config:
-    """Every setting of the experiment; the defaults are the tutorial's."""
+# The tutorial's settings: its network, full-batch momentum SGD, its data as they are.
+TUTORIAL = TrainConfig(
+    data="digits",
+    scaling="none",
+    hidden=(48, 32),
+    activation="sigmoid",
+    output_activation="sigmoid",
+    optimizer="sgd",
+    lr=0.2,
+    momentum=0.9,
+    batch_size=None,
+    epochs=1000,
+)
+N_FEATURES, N_CLASSES = 64, 10  # the digits: 8x8 pixels, ten classes
+LAMBDAS = tuple(np.logspace(-2, 2, 10).tolist())
+# The settings `layerwise reproduce` lets change: the data, the split and lambda are the
+# tutorial's, and the sweep trains without validation data (no early stopping).
+OPTIONS = tuple(
+    f.name
+    for f in fields(TrainConfig)
+    if f.metadata["group"] != "data" and f.name not in ("l2", "early_stopping", "patience")
+)
 
-    hidden: tuple = (48, 32)
-    activation: str = "sigmoid"
-    output_activation: str | None = "sigmoid"
-    lr: float = 0.2
-    momentum: float = 0.9
-    epochs: int = 1000
-    lambdas: tuple = field(default_factory=lambda: tuple(np.logspace(-2, 2, 10).tolist()))
-    dtype: str = "float32"
-    seed: int = 0
 
-    def validate(self):
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
-            raise LayerwiseError(f"epochs must be a positive integer, not {self.epochs}")
-        if not self.lambdas or min(self.lambdas) < 0:
-            raise LayerwiseError("lambdas must be a non-empty list of non-negative numbers")
-        if not 0 <= self.momentum < 1:
-            raise LayerwiseError(f"momentum must be in [0, 1), not {self.momentum}")
-        if not self.lr > 0:
-            raise LayerwiseError(f"the learning rate must be positive, not {self.lr}")
-        self.network(seed=0)  # checks sizes, activation names and dtype
-        return self
-
-    def network(self, seed):
-        spec = [64, *self.hidden, 10]
-        return Network.from_spec(
-            spec,
-            activation=self.activation,
-            output_activation=self.output_activation,
-            dtype=self.dtype,
-            seed=seed,
-        )
-
-    def optimizer(self):
-        return SGD(lr=self.lr, momentum=self.momentum)
-
-    def to_dict(self):
-        d = asdict(self)
-        d["hidden"], d["lambdas"] = list(self.hidden), list(self.lambdas)
-        return d
+def check_lambdas(lambdas):
+    if not lambdas or min(lambdas) < 0:
+        raise LayerwiseError("lambdas must be a non-empty list of non-negative numbers")
+    return tuple(lambdas)
 
 
 class GradientNorms(Callback):
@@ -94,17 +80,29 @@ class GradientNorms(Callback):
 
 
 class Halfway(Callback):
-    """Keeps a copy of the weights and the optimizer's state after epoch ``epoch``."""
+    """Keeps the training's state (weights, optimizer, generators) after epoch ``epoch``."""
 
-    def __init__(self, epoch, optimizer):
-        self.epoch, self.optimizer, self.state = epoch, optimizer, None
+    def __init__(self, epoch, optimizer, rng):
+        self.epoch, self.optimizer, self.rng, self.state = epoch, optimizer, rng, None
 
     def on_train_begin(self, net, history):
-        self.net = net
+        self.net, self.history = net, history
 
     def on_epoch_end(self, epoch, logs):
         if epoch == self.epoch:
-            self.state = {"weights": self.net.get_weights(), "optimizer": self.optimizer.state_dict()}
+            state = capture(Model(self.net), self.optimizer, self.rng, self.history)
+            self.state = replace(state, model=None)  # the weights are in state.weights
+
+
+def _start(config, seed, state=None):
+    """The network, optimizer and shuffling generator of a training from ``seed``, or
+    from the ``state`` a Halfway callback kept."""
+    net, optimizer = config.network(N_FEATURES, N_CLASSES, seed), config.make_optimizer()
+    rng = seed_generators(net, seed)
+    if state is not None:
+        net.set_weights(state.weights)
+        rng = restore(replace(state, model=Model(net)), optimizer)
+    return net, optimizer, rng
 
 
 def train_one(task, data):
@@ -113,11 +111,11 @@ def train_one(task, data):
     Besides its validation results it returns its final weights and its state halfway,
     from which ``record_curves`` re-runs the second half of the training."""
     config, l2, seed = task
-    net, optimizer = config.network(seed), config.optimizer()
-    halfway = Halfway(config.epochs // 2 - 1, optimizer)
+    net, optimizer, rng = _start(config, seed)
+    halfway = Halfway(config.epochs // 2 - 1, optimizer, rng)
     history = fit(
-        net, data["X_train"], data["y_train"], optimizer=optimizer, epochs=config.epochs, l2=l2,
-        callbacks=[halfway],
+        net, data["X_train"], data["y_train"], optimizer=optimizer, epochs=config.epochs,
+        batch_size=config.batch_size, l2=l2, seed=rng, callbacks=[halfway],
     )  # fmt: skip
     val_loss, val_accuracy = net.evaluate(data["X_valid"], data["y_valid"], l2=l2)
     return {
@@ -136,14 +134,12 @@ def record_curves(task, data):
     the state it had halfway, recording the validation loss and the gradient norms of
     every epoch. Returns the History, the norms and the network."""
     config, l2, seed, start, stop, state = task
-    net, optimizer = config.network(seed), config.optimizer()
-    if state is not None:
-        net.set_weights(state["weights"])
-        optimizer.load_state_dict(state["optimizer"])
+    net, optimizer, rng = _start(config, seed, state)
     norms = GradientNorms()
     history = fit(
         net, data["X_train"], data["y_train"], optimizer=optimizer, epochs=stop - start, start_epoch=start,
-        l2=l2, validation_data=(data["X_valid"], data["y_valid"]), callbacks=[norms],
+        batch_size=config.batch_size, l2=l2, validation_data=(data["X_valid"], data["y_valid"]), seed=rng,
+        callbacks=[norms],
     )  # fmt: skip
     return {"history": history, "grad_norms": norms.norms, "net": net}
 
@@ -157,7 +153,7 @@ def _joined(parts):
     return history, norms
 
 
-def run(config, jobs=1, data=None, on_done=None, during_final=None, pool=None):
+def run(config=TUTORIAL, lambdas=LAMBDAS, jobs=1, data=None, on_done=None, during_final=None, pool=None):
     """The whole experiment. Returns a dict with the sweep, the chosen lambda, the final
     network, its history and its test-set results.
 
@@ -173,23 +169,24 @@ def run(config, jobs=1, data=None, on_done=None, during_final=None, pool=None):
     figure then), with the result so far. ``pool`` is an open backend from backends.py
     (a Dask cluster, say); by default ``jobs`` local processes.
     """
-    config.validate()
+    lambdas = check_lambdas(lambdas)
     started = time.perf_counter()
     data = split_digits() if data is None else data
-    seeds = [int(s) for s in np.random.SeedSequence(config.seed).generate_state(len(config.lambdas))]
-    tasks = [(config, l2, seed) for l2, seed in zip(config.lambdas, seeds)]
+    seeds = [int(s) for s in np.random.SeedSequence(config.seed).generate_state(len(lambdas))]
+    tasks = [(config, l2, seed) for l2, seed in zip(lambdas, seeds)]
     with TaskPool(min(check_jobs(jobs), len(tasks))) if pool is None else nullcontext(pool) as backend:
         sweep = backend.map(train_one, tasks, on_done, shared=data)
         sweep_done = time.perf_counter()
         accuracies = [r["val_accuracy"] for r in sweep]
         ties = [i for i, a in enumerate(accuracies) if a == max(accuracies)]
-        best = min(ties, key=lambda i: config.lambdas[i])  # ties: the smaller lambda
+        best = min(ties, key=lambda i: lambdas[i])  # ties: the smaller lambda
         chosen = sweep[best]
         result = {
             "config": config,
             "sweep": sweep,
             "best_index": best,
-            "best_lambda": config.lambdas[best],
+            "best_lambda": lambdas[best],
+            "lambdas": lambdas,
             "data": data,
         }
         half = config.epochs // 2

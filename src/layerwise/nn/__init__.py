@@ -3,6 +3,7 @@ History and callbacks, gradient checking, metrics, Model. Imports NumPy and noth
 (of the project: only layerwise.errors)."""
 
 from .callbacks import Callback, EarlyStopping
+from .config import TrainConfig
 from .gradcheck import gradcheck
 from .layers import Dropout, LeakyReLU, Linear, Parameter, ReLU, Sigmoid, Tanh
 from .losses import SoftmaxCrossEntropy
@@ -31,6 +32,7 @@ __all__ = [
     "SoftmaxCrossEntropy",
     "StepLR",
     "Tanh",
+    "TrainConfig",
     "fit",
     "gradcheck",
     "make_schedule",

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..errors import LayerwiseError
+from .config import DEFAULTS, default_init
 from .layers import Activation, Dropout, Layer, Linear, activation_layer, as_dtype, pack
 from .losses import SoftmaxCrossEntropy
 
@@ -68,21 +69,24 @@ class Network:
     def from_spec(
         cls,
         spec,
-        activation="relu",
-        output_activation=None,
+        activation=DEFAULTS.activation,
+        output_activation=DEFAULTS.output_activation,
         *,
-        dropout=0.0,
-        init="glorot_uniform",
-        dtype="float32",
-        seed=None,
+        dropout=DEFAULTS.dropout,
+        init=None,
+        dtype=DEFAULTS.dtype,
+        seed=DEFAULTS.seed,
         negative_slope=0.01,
     ):
         """A fully connected network from sizes such as "64-256-128-10".
 
         ``activation`` follows every hidden Linear; ``output_activation`` (None = linear
         logits) follows the last one; ``dropout`` > 0 adds Dropout after each hidden
-        activation. ``seed`` makes the initial weights and dropout masks reproducible.
+        activation. ``init`` None is he_uniform for ReLU-like activations and
+        glorot_uniform (the tutorial's) otherwise. ``seed`` makes the initial weights and
+        dropout masks reproducible. The defaults are those of ``TrainConfig``.
         """
+        init = init or default_init(activation)
         sizes = parse_spec(spec)
         activation_layer(activation)  # validates the names before any work
         activation_layer(output_activation or "identity")

@@ -8,8 +8,8 @@ import numpy as np
 
 from ..errors import LayerwiseError, TrainingDiverged
 from .callbacks import Callback
+from .config import DEFAULTS
 from .layers import Dropout
-from .optimizers import SGD
 
 
 @dataclass
@@ -87,11 +87,11 @@ def fit(
     y,
     *,
     optimizer=None,
-    epochs=100,
-    batch_size=None,
-    l2=0.0,
+    epochs=DEFAULTS.epochs,
+    batch_size=DEFAULTS.batch_size,
+    l2=DEFAULTS.l2,
     validation_data=None,
-    seed=None,
+    seed=DEFAULTS.seed,
     shuffle=True,
     callbacks=(),
     start_epoch=0,
@@ -100,6 +100,7 @@ def fit(
 ):
     """Trains ``net`` in place and returns a History.
 
+    The defaults (optimizer, epochs, batch size, l2, seed) are those of ``TrainConfig``.
     ``batch_size=None`` uses the full batch every step, as the tutorial does; otherwise
     each epoch visits the examples in mini-batches, shuffled by a generator seeded from
     ``seed`` (an int, or a Generator from ``seed_generators`` to continue a checkpointed
@@ -111,7 +112,7 @@ def fit(
     A loss that becomes NaN or infinite raises TrainingDiverged naming the epoch, with the
     network set back to its last finite weights.
     """
-    optimizer = optimizer or SGD(lr=0.01)
+    optimizer = optimizer or DEFAULTS.make_optimizer()
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise LayerwiseError(f"epochs must be a non-negative integer, not {epochs!r}")
     l2 = float(l2)

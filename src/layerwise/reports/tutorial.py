@@ -111,8 +111,9 @@ def markdown(report, summary):
         "# The tutorial's experiment",
         "",
         f"Network 64-{'-'.join(map(str, c['hidden']))}-10, {c['activation']} hidden units, output activation "
-        f"{c['output_activation'] or 'none'}, softmax cross-entropy with L2; full-batch SGD, learning rate "
-        f"{c['lr']}, momentum {c['momentum']}, {c['epochs']} epochs, {c['dtype']}, seed {c['seed']}.",
+        f"{c['output_activation'] or 'none'}, softmax cross-entropy with L2; {c['optimizer']}, batch "
+        f"{c['batch_size'] or 'full'}, learning rate {c['lr']}, momentum {c['momentum']}, "
+        f"{c['epochs']} epochs, {c['dtype']}, seed {c['seed']}.",
         f"Split: {report['split']['y_train']} train / {report['split']['y_valid']} validation / "
         f"{report['split']['y_test']} test.",
         "",

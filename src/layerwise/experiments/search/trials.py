@@ -1,0 +1,73 @@
+"""The trials file: ``trials.jsonl`` in a search's run directory, one complete, synced JSON
+line per finished trial, so that a stopped search resumes where it stopped; and the
+ranking of trials."""
+
+import json
+import os
+from pathlib import Path
+
+from ...errors import LayerwiseError
+from ...nn.config import is_number
+
+TRIALS_FILENAME = "trials.jsonl"
+
+
+def read_trials(path):
+    """The complete lines of a trials.jsonl; a last line cut short by a crash is dropped
+    (and cut from the file, so appending continues cleanly). A damaged line is an error."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise LayerwiseError(f"cannot read {path}: {e.strerror or e}") from None
+    records, good = [], 0
+    for line in raw.splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            break
+        records.append(_trial_record(line, path, len(records) + 1))
+        good += len(line)
+    if good < len(raw):
+        with open(path, "r+b") as f:
+            f.truncate(good)
+    return records
+
+
+def finished_trials(path):
+    """trial number -> record, for the trials of ``path`` that finished with scores."""
+    return {
+        r["trial"]: r
+        for r in read_trials(path)
+        if r["status"] == "ok" and all(is_number(r.get(k)) for k in ("val_loss", "val_accuracy"))
+    }
+
+
+def _trial_record(line, path, number):
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        record = None
+    if not (
+        isinstance(record, dict)
+        and type(record.get("trial")) is int
+        and record["trial"] >= 0
+        and isinstance(record.get("status"), str)
+    ):
+        raise LayerwiseError(f"{path} has a damaged line {number}: cannot resume from it")
+    return record
+
+
+def append_trial(path, record):
+    """Appends one record as one line, flushed and synced before returning."""
+    line = (json.dumps(record, sort_keys=True) + "\n").encode()
+    with open(path, "ab") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def rank(records):
+    """Finished trials, best first: validation accuracy, then lower loss, then trial order."""
+    ok = [r for r in records if r.get("status") == "ok"]
+    return sorted(ok, key=lambda r: (-r["val_accuracy"], r["val_loss"], r["trial"]))

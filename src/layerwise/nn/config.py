@@ -1,0 +1,391 @@
+"""TrainConfig: every setting of one training, with its one default and its one check.
+
+`layerwise train`, `tune` and `reproduce` declare their options from these fields, the
+scikit-learn estimators and ``fit``/``Network.from_spec`` take their defaults from
+``DEFAULTS``, and a search space varies them. Values given as text (command line, grid,
+TOML) are read by ``parse_setting``, which is the only parser of each setting.
+"""
+
+import math
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import numpy as np
+
+from ..errors import LayerwiseError, SettingError
+from .callbacks import EarlyStopping
+from .layers import INITS, activation_layer, as_dtype
+from .optimizers import SGD, Adam, make_schedule
+
+SCALINGS = ("unit", "standard", "none")
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "step", "cosine")
+DTYPES = ("float32", "float64")
+NO_ACTIVATION = ("none", "identity", "linear")  # an output activation that leaves the logits as they are
+DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01}
+MAX_VALUES = 10_000  # values in one list: more is a typo, not a search
+_RANGE = re.compile(r"^\s*(logspace|linspace|geomspace)\(\s*([^,()]+),\s*([^,()]+),\s*([^,()]+)\)\s*$")
+
+
+def _setting(default, kind, group, help, choices=None, searchable=True):
+    meta = {"kind": kind, "group": group, "help": help, "choices": choices, "searchable": searchable}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a training. Construction checks every value (one-line
+    LayerwiseError naming the setting); ``replace(**changes)`` gives a checked copy.
+
+    >>> config = TrainConfig(hidden=(48, 32), activation="sigmoid", epochs=5)
+    >>> config.weight_init, config.learning_rate
+    ('glorot_uniform', 0.001)
+    """
+
+    # data
+    data: str = _setting(
+        "digits",
+        "text",
+        "data",
+        "digits, mnist, fashion-mnist, or a CSV/NPZ file or IDX folder",
+        searchable=False,
+    )
+    label_column: int | str = _setting(
+        0, "column", "data", "CSV label column: index or header name", searchable=False
+    )
+    validation: float = _setting(
+        0.1,
+        "float",
+        "data",
+        "share of the training data held out for validation where the data has no validation set",
+        searchable=False,
+    )
+    scaling: str = _setting(
+        "unit",
+        "name",
+        "data",
+        "unit: divide by the pixel maximum into [0, 1]; standard: then subtract the training "
+        "mean and divide by the training std per feature; none: the data as they are",
+        SCALINGS,
+        searchable=False,
+    )
+    # network
+    hidden: tuple = _setting(
+        (256, 128), "sizes", "network", "hidden layer sizes, e.g. 48,32 (none: no hidden layer)"
+    )
+    activation: str = _setting(
+        "relu", "name", "network", "hidden activation: relu, leaky_relu, tanh, sigmoid"
+    )
+    output_activation: str | None = _setting(
+        None, "name", "network", "activation after the last linear map, before the softmax (none: raw logits)"
+    )
+    init: str | None = _setting(
+        None,
+        "name",
+        "network",
+        "glorot_uniform, he_uniform or he_normal (none: he_uniform for relu-like activations, "
+        "else glorot_uniform)",
+    )
+    dropout: float = _setting(0.0, "float", "network", "dropout after each hidden activation")
+    dtype: str = _setting("float32", "name", "network", "float32 or float64", DTYPES)
+    # training
+    optimizer: str = _setting("adam", "name", "training", "adam or sgd", OPTIMIZERS)
+    lr: float | None = _setting(
+        None, "float", "training", "learning rate (none: 1e-3 for adam, 0.01 for sgd)"
+    )
+    momentum: float = _setting(0.9, "float", "training", "SGD momentum")
+    nesterov: bool = _setting(False, "bool", "training", "Nesterov momentum for SGD")
+    beta1: float = _setting(0.9, "float", "training", "Adam's first-moment decay")
+    beta2: float = _setting(0.999, "float", "training", "Adam's second-moment decay")
+    eps: float = _setting(1e-8, "float", "training", "Adam's epsilon")
+    schedule: str = _setting(
+        "constant", "name", "training", "learning-rate schedule: constant, step or cosine", SCHEDULES
+    )
+    l2: float = _setting(0.0, "float", "training", "the tutorial's lambda: loss + lambda/(2N) sum W^2")
+    batch_size: int | None = _setting(
+        128, "batch", "training", "examples per step, or full (the whole training set)"
+    )
+    epochs: int = _setting(20, "int", "training", "epochs")
+    early_stopping: bool = _setting(
+        False, "bool", "training", "stop when the validation loss stops improving"
+    )
+    patience: int = _setting(5, "int", "training", "epochs without improvement before early stopping stops")
+    seed: int = _setting(
+        0, "int", "training", "seed of the split, the weights, the shuffles and dropout", searchable=False
+    )
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str) and f.metadata["kind"] not in ("text", "column"):
+                value = parse_setting(f.name, value)
+            elif f.name == "hidden" and isinstance(value, list):
+                value = tuple(value)
+            elif isinstance(value, np.integer) or (f.metadata["kind"] == "float" and is_number(value)):
+                value = float(value) if f.metadata["kind"] == "float" else int(value)
+            object.__setattr__(self, f.name, value)
+        self._check()
+
+    # --- derived values ---------------------------------------------------------------
+
+    @property
+    def weight_init(self):
+        """``init``, or the default for the activation: he_uniform for ReLU-like ones."""
+        return self.init or default_init(self.activation)
+
+    @property
+    def learning_rate(self):
+        """``lr``, or the optimizer's default (1e-3 for adam, 0.01 for sgd)."""
+        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    def sizes(self, n_features, n_classes):
+        return [n_features, *self.hidden, n_classes]
+
+    # --- what the settings build ------------------------------------------------------
+
+    def network(self, n_features, n_classes, seed=None):
+        """The network of these settings, initialised from ``seed`` (default: ``self.seed``)."""
+        from .network import Network
+
+        return Network.from_spec(
+            self.sizes(n_features, n_classes),
+            activation=self.activation,
+            output_activation=self.output_activation,
+            dropout=self.dropout,
+            init=self.weight_init,
+            dtype=self.dtype,
+            seed=self.seed if seed is None else seed,
+        )
+
+    def make_optimizer(self):
+        schedule = make_schedule(self.schedule, self.epochs)
+        if self.optimizer == "sgd":
+            return SGD(
+                lr=self.learning_rate, momentum=self.momentum, nesterov=self.nesterov, schedule=schedule
+            )
+        return Adam(lr=self.learning_rate, betas=(self.beta1, self.beta2), eps=self.eps, schedule=schedule)
+
+    def callbacks(self):
+        """Early stopping on the validation loss when asked for."""
+        return [EarlyStopping("val_loss", self.patience)] if self.early_stopping else []
+
+    # --- copies and records -----------------------------------------------------------
+
+    def replace(self, **changes):
+        """A copy with ``changes`` (values or their text), checked."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise LayerwiseError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return replace(self, **changes)
+
+    def to_dict(self):
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, values, base=None):
+        """Settings from a mapping of setting names to values or their text (a TOML
+        [settings] table, a recorded report), over ``base`` (default: the defaults)."""
+        if not isinstance(values, dict):
+            raise LayerwiseError(f"settings must be a table of setting = value, not {type(values).__name__}")
+        return (base or cls()).replace(**values)
+
+    def describe(self, n_features, n_classes):
+        sizes = "-".join(map(str, self.sizes(n_features, n_classes)))
+        return (
+            f"network {sizes} {self.activation}, {self.optimizer} lr {self.learning_rate:g}, "
+            f"batch {self.batch_size or 'full'}, {self.epochs} epochs"
+        )
+
+    # --- the one check ----------------------------------------------------------------
+
+    def _check(self):
+        for f in fields(self):
+            _check_type(f.name, f.metadata["kind"], getattr(self, f.name))
+        _between(self, "validation", 0, 1, "must be between 0 and 1")
+        _between(self, "dropout", 0, 1, "must be in [0, 1)", low_open=False)
+        _between(self, "momentum", 0, 1, "must be in [0, 1)", low_open=False)
+        _between(self, "beta1", 0, 1, "must be in [0, 1)", low_open=False)
+        _between(self, "beta2", 0, 1, "must be in [0, 1)", low_open=False)
+        for name in ("lr", "eps"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise SettingError(name, f"must be positive, not {value}")
+        if self.l2 < 0:
+            raise SettingError("l2", f"must be 0 or more, not {self.l2}")
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise SettingError(name, f"must be a positive integer, not {value}")
+        for name in ("patience", "seed"):
+            if getattr(self, name) < 0:
+                raise SettingError(name, f"must be 0 or more, not {getattr(self, name)}")
+        if any(n < 1 for n in self.hidden):
+            raise SettingError("hidden", f"sizes must be positive, not {self.hidden}")
+        for f in fields(self):
+            choices = f.metadata["choices"]
+            if choices and getattr(self, f.name) not in choices:
+                raise LayerwiseError(
+                    f"unknown {f.name} {getattr(self, f.name)!r}; choose one of {', '.join(choices)}"
+                )
+        activation_layer(self.activation)
+        activation_layer(self.output_activation or "identity")
+        if self.init is not None and self.init not in INITS:
+            raise LayerwiseError(f"unknown init {self.init!r}; choose one of {', '.join(INITS)}")
+        as_dtype(self.dtype)
+
+
+def default_init(activation):
+    """he_uniform for ReLU-like activations, glorot_uniform (the tutorial's) otherwise."""
+    relu_like = str(activation).lower().replace("-", "_") in ("relu", "leaky_relu")
+    return "he_uniform" if relu_like else "glorot_uniform"
+
+
+def _between(config, name, low, high, words, low_open=True):
+    value = getattr(config, name)
+    if not ((low < value if low_open else low <= value) and value < high):
+        raise SettingError(name, f"{words}, not {value}")
+
+
+def is_number(value):
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_type(name, kind, value):
+    optional = name in ("lr", "init", "output_activation", "batch_size")
+    if value is None and optional:
+        return
+    ok = {
+        "text": lambda v: isinstance(v, str) and v != "",
+        "column": lambda v: isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)),
+        "name": lambda v: isinstance(v, str),
+        "float": is_number,
+        "int": lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool),
+        "batch": lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool),
+        "bool": lambda v: isinstance(v, bool),
+        "sizes": lambda v: isinstance(v, tuple) and all(type(n) is int for n in v),
+    }[kind]
+    if not ok(value):
+        what = {
+            "text": "a name or a path",
+            "column": "a column index or name",
+            "name": "a name",
+            "float": "a finite number",
+            "int": "an integer",
+            "batch": "an integer or full",
+            "bool": "true or false",
+            "sizes": "a list of layer sizes",
+        }[kind]
+        raise SettingError(name, f"must be {what}, not {value!r}")
+
+
+# --- settings from text -----------------------------------------------------------------
+
+
+def parse_setting(name, text):
+    """One setting's value from its text, as the command line, a grid or a TOML file give
+    it: "48,32" for hidden, "full" for batch_size, "none" for output_activation..."""
+    kinds = {f.name: f.metadata["kind"] for f in fields(TrainConfig)}
+    if name not in kinds:
+        raise LayerwiseError(f"unknown setting {name!r}")
+    kind, text = kinds[name], str(text).strip()
+    if kind == "sizes":
+        return hidden_sizes(text)
+    if kind == "column":
+        return int(text) if text.lstrip("-").isdigit() else text
+    if kind == "text":
+        return text
+    if kind == "bool":
+        words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+        if text.lower() not in words:
+            raise SettingError(name, f"must be true or false, not {text!r}")
+        return words[text.lower()]
+    if kind == "name":
+        lowered = text.lower().replace("-", "_")
+        if name == "output_activation" and lowered in NO_ACTIVATION:
+            return None
+        if name in ("init", "lr") and lowered == "none":
+            return None
+        return lowered
+    if kind == "batch" and text.lower() in ("full", "none"):
+        return None
+    if kind == "float":
+        if name == "lr" and text.lower() == "none":
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            raise SettingError(name, f"must be a number, not {text!r}") from None
+    try:
+        return int(text)
+    except ValueError:
+        words = {"batch_size": "a positive integer or full", "epochs": "a positive integer"}.get(
+            name, "an integer"
+        )
+        raise SettingError(name, f"must be {words}, not {text!r}") from None
+
+
+def parse_candidates(name, text):
+    """The values of one setting to search, from text: numbers as "0.1,1,10" or
+    "logspace(-2,2,10)"; hidden layer sizes as one list per candidate, separated by
+    semicolons ("48,32;64,64;128"); other settings separated by commas ("relu,tanh")."""
+    kinds = {f.name: f.metadata for f in fields(TrainConfig)}
+    if name not in kinds or not kinds[name]["searchable"]:
+        searchable = ", ".join(f.name for f in fields(TrainConfig) if f.metadata["searchable"])
+        raise LayerwiseError(f"cannot search {name!r}; searchable settings: {searchable}")
+    kind = kinds[name]["kind"]
+    if kind == "float" and not text.strip().lower().startswith("none"):
+        return number_list(text, name)
+    parts = [p.strip() for p in text.split(";" if kind == "sizes" else ",") if p.strip()]
+    if not parts:
+        raise LayerwiseError(f"no values given for {name}")
+    return [parse_setting(name, p) for p in parts]
+
+
+def number_list(text, name="value"):
+    """ "logspace(-2,2,10)", "linspace(0,1,5)", "geomspace(1e-3,1,4)" or "0.1,1,10" -> floats."""
+    m = _RANGE.match(text)
+    try:
+        if m:
+            kind, a, b, n = m.groups()
+            count = int(n)
+            if not 1 <= count <= MAX_VALUES:
+                raise ValueError
+            values = getattr(np, kind)(float(a), float(b), count).tolist()
+        else:
+            values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise LayerwiseError(
+            f"cannot read {name} list {text!r}: give numbers separated by commas or logspace(a,b,n)"
+        ) from None
+    if not values or not all(np.isfinite(values)) or len(values) > MAX_VALUES:
+        raise SettingError(name, f"list {text!r} must hold 1 to {MAX_VALUES} finite numbers")
+    return values
+
+
+def hidden_sizes(text):
+    """ "48,32" or "48x32" -> (48, 32); "" or "none" -> () (no hidden layer)."""
+    text = str(text).strip().lower().strip("[]()")
+    if text in ("", "none", "0"):
+        return ()
+    try:
+        sizes = tuple(int(v) for v in re.split(r"\s*[,x]\s*", text))
+    except ValueError:
+        raise LayerwiseError(f"cannot read hidden sizes {text!r}: give sizes like 48,32") from None
+    if min(sizes) < 1:
+        raise LayerwiseError(f"hidden sizes must be positive, not {text!r}")
+    return sizes
+
+
+def positive_int(text, name):
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise SettingError(name, f"must be a positive integer, not {text!r}") from None
+    if value < 1:
+        raise SettingError(name, f"must be a positive integer, not {value}")
+    return value
+
+
+DEFAULTS = TrainConfig()
