@@ -1,5 +1,5 @@
 # make run   - set everything up and run the tutorial's experiment on the digits
-# make test  - set everything up, lint, and run the test suite
+# make test  - set everything up, lint, type-check layerwise.nn, and run the test suite
 # make data  - install Fashion-MNIST (Debian package dataset-fashion-mnist)
 # make bench - Fashion-MNIST seconds per epoch against PyTorch and scikit-learn
 # make fuzz  - coverage-guided fuzzing of every file loader (atheris), FUZZ_SECONDS long
@@ -17,7 +17,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[cli,onnx,dask,test]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -26,6 +26,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench examples
@@ -39,7 +40,7 @@ data:
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y dataset-fashion-mnist)
 
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[cli,onnx,test,bench]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test,bench]"
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP) data
@@ -52,7 +53,7 @@ bench-search: $(STAMP)
 	$(BIN)/python bench/search_scaling.py --rounds 3
 
 $(FUZZ_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[cli,onnx,dask,test,fuzz]"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test,fuzz]"
 	touch $(FUZZ_STAMP)
 
 fuzz: $(FUZZ_STAMP)

@@ -1,9 +1,10 @@
-"""The tutorial's experiment: layerwise reproduce against the tutorial's own code.
+"""The tutorial's experiment: layerwise reproduce against the tutorial's algorithm.
 
-Runs ../shared/reference/tutorial.py's run_experiment() (its computation only, as it
-times itself) and the whole `layerwise reproduce` command (start-up, training, figures and
-report included) alternately on this machine, several rounds, and prints the median time of
-each and the ratio.
+Runs the tutorial's algorithm as the project's oracle implements it (tests/tutorial_oracle.py:
+column-major NumPy, as the tutorial writes it; its run_experiment() times its own
+computation, the lambda sweep and the final retraining, in a fresh Python process) and the
+whole `layerwise reproduce` command (start-up, training, figures and report included)
+alternately on this machine, several rounds, and prints the median time of each and the ratio.
 
     .venv/bin/python bench/tutorial_experiment.py [--rounds 3] [--epochs 1000]
 """
@@ -18,18 +19,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
+ORACLE = ROOT / "tests"
 
 TUTORIAL = """
 import json, sys
 sys.path.insert(0, {path!r})
-import tutorial
-print(json.dumps(tutorial.run_experiment(epochs={epochs}, seed={seed})))
+import tutorial_oracle
+print(json.dumps(tutorial_oracle.run_experiment(epochs={epochs}, seed={seed})))
 """
 
 
 def run_tutorial(epochs, seed):
-    code = TUTORIAL.format(path=str(REFERENCE), epochs=epochs, seed=seed)
+    code = TUTORIAL.format(path=str(ORACLE), epochs=epochs, seed=seed)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -1,21 +1,12 @@
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+import tutorial_oracle
 
 
 @pytest.fixture(scope="session")
 def reference():
-    """The tutorial's algorithm (../shared/reference/tutorial.py), to cross-check against."""
-    path = SHARED / "reference"
-    assert (path / "tutorial.py").exists(), f"the reference tutorial is missing from {path}"
-    sys.path.insert(0, str(path))
-    import tutorial
-
-    return tutorial
+    """The tutorial's algorithm as the project's oracle writes it (tests/tutorial_oracle.py)."""
+    return tutorial_oracle
 
 
 @pytest.fixture(scope="session")

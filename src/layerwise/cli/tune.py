@@ -65,7 +65,7 @@ def add_arguments(p):
 def spec_from_args(args):
     """Everything that defines the search, checked before any work: (space, config, spec).
     Settings given on the command line win over a TOML file's [settings]."""
-    from ..experiments.search import Space
+    from ..experiments.search import Space, check
 
     if args.space:
         space, file_settings = Space.from_toml(args.space)
@@ -74,8 +74,7 @@ def spec_from_args(args):
     else:
         space, file_settings = Space.parse(args.grid, args.random, args.trials), {}
     config = config_from_args(args, DEFAULTS, extra=file_settings)
-    if args.cv is not None and args.cv < 2:
-        raise LayerwiseError(f"--cv needs at least 2 folds, not {args.cv}")
+    check(space, config, args.cv, config.seed)
     spec = {"cv": args.cv, "space": space.to_dict(), "settings": config.to_dict()}
     return space, config, json.loads(json.dumps(spec))
 

@@ -22,7 +22,7 @@ from .space import Space, plain
 from .trial import refit_task, run_trial, stratified_folds, trial_seed
 from .trials import TRIALS_FILENAME, append_trial, finished_trials, rank, read_trials
 
-__all__ = ["Space", "rank", "read_trials", "search", "stratified_folds", "trial_seed"]
+__all__ = ["Space", "check", "rank", "read_trials", "search", "stratified_folds", "trial_seed"]
 
 
 @dataclass
@@ -65,11 +65,7 @@ def search(data, space, config=None, *, seed=0, cv=None, pool=None, out=None, re
     ``failed``, ``test_accuracy`` and the retrained ``net``.
     """
     config = config or DEFAULTS
-    if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
-        raise LayerwiseError(f"--cv needs at least 2 folds, not {cv}")
-    combos = space.trials_settings(seed)
-    for combo in combos:
-        config.replace(**combo)  # every trial's settings are checked before any work
+    combos = check(space, config, cv, seed)
     tasks = [(i, config, combo, trial_seed(seed, combo), cv) for i, combo in enumerate(combos)]
     trials_path = Path(out) / TRIALS_FILENAME if out is not None else None
     if trials_path is not None:
@@ -86,6 +82,20 @@ def search(data, space, config=None, *, seed=0, cv=None, pool=None, out=None, re
                   "space": space, "seed": seed, "cv": cv}  # fmt: skip
         _select_and_refit(result, data, tasks, backend, during_refit, progress.best)
     return result
+
+
+def check(space, config, cv=None, seed=0):
+    """Checks a search before any work: the folds, and every trial's settings. Returns
+    the trials' settings."""
+    if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
+        raise LayerwiseError(f"--cv needs at least 2 folds, not {cv}")
+    combos = space.trials_settings(seed)
+    configs = [config.replace(**combo) for combo in combos]
+    if cv and any(c.early_stopping for c in configs):
+        raise LayerwiseError(
+            "early stopping needs a validation set, which the refit on every example after --cv has not"
+        )
+    return combos
 
 
 def _select_and_refit(result, data, tasks, backend, during_refit, best_weights):

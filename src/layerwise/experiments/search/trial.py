@@ -34,12 +34,17 @@ def stratified_folds(y, k, seed):
     return [np.sort(np.array(f, dtype=np.intp)) for f in folds]
 
 
-def train(config, X, y, n_classes, seed):
-    """One network trained with the TrainConfig ``config`` from ``seed``."""
+def train(config, X, y, n_classes, seed, validation=None):
+    """One network trained with the TrainConfig ``config`` from ``seed``; ``validation``
+    (X, y) is what early stopping watches when the config asks for it. Returns the
+    network and its History."""
     net = config.network(X.shape[1], n_classes, seed)
-    fit(net, X, y, optimizer=config.make_optimizer(), epochs=config.epochs, batch_size=config.batch_size,
-        l2=config.l2, seed=seed)  # fmt: skip
-    return net
+    validation = validation if config.early_stopping else None
+    history = fit(
+        net, X, y, optimizer=config.make_optimizer(), epochs=config.epochs, batch_size=config.batch_size,
+        l2=config.l2, seed=seed, validation_data=validation, callbacks=config.callbacks(),
+    )  # fmt: skip
+    return net, history
 
 
 def run_trial(task, data):
@@ -51,17 +56,22 @@ def run_trial(task, data):
     record = {"trial": index, "settings": plain(searched), "seed": seed}
     if cv:
         X, y = _all_but_test(data)
-        scores = []
+        scores, epochs = [], []
         for fold in stratified_folds(y, cv, seed):
             keep = np.ones(len(y), bool)
             keep[fold] = False
-            net = train(config, X[keep], y[keep], data.n_classes, seed)
+            net, history = train(config, X[keep], y[keep], data.n_classes, seed, (X[fold], y[fold]))
             scores.append(net.evaluate(X[fold], y[fold]))
+            epochs.append(history.epochs)
         record["fold_accuracy"] = [a for _, a in scores]
         record["val_loss"] = float(np.mean([s for s, _ in scores]))
         record["val_accuracy"] = float(np.mean(record["fold_accuracy"]))
+        record["epochs"] = max(epochs)
     else:
-        net = train(config, data.X_train, data.y_train, data.n_classes, seed)
+        net, history = train(
+            config, data.X_train, data.y_train, data.n_classes, seed, (data.X_valid, data.y_valid)
+        )
+        record["epochs"] = history.epochs
         record["val_loss"], record["val_accuracy"] = net.evaluate(data.X_valid, data.y_valid)
         record["weights"] = net.get_weights()  # the parent keeps the best trial's network
     record["seconds"] = time.perf_counter() - started
@@ -76,8 +86,10 @@ def refit_task(task, data):
     trial's seed, which gives the trial's own network (used when a resumed search no
     longer holds it)."""
     config, seed, cv = task
-    X, y = _all_but_test(data) if cv else (data.X_train, data.y_train)
-    return train(config, X, y, data.n_classes, seed)
+    if cv:
+        X, y = _all_but_test(data)
+        return train(config, X, y, data.n_classes, seed)[0]
+    return train(config, data.X_train, data.y_train, data.n_classes, seed, (data.X_valid, data.y_valid))[0]
 
 
 def _all_but_test(data):
