@@ -1,6 +1,17 @@
+import signal
+
 import numpy as np
 import pytest
 import tutorial_oracle
+
+
+def pytest_configure(config):
+    """Ctrl-C (SIGINT) handled as Python does by default, here and so in every subprocess the
+    tests start: when the test runner's parent ignores SIGINT (a non-interactive background
+    shell), its children would inherit the ignored signal and never be interrupted. A handler
+    is reset to the default disposition in a program a subprocess executes; an ignored
+    signal is not."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

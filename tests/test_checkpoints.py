@@ -5,6 +5,7 @@ import json
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,22 +22,9 @@ RUN = ["--data", "digits", "--hidden", "16", "--dropout", "0.2", "--batch-size",
        "--early-stopping", "--patience", "50", "--quiet"]  # fmt: skip
 STEPS_PER_EPOCH = 12  # 721 training digits in batches of 64
 
-# Runs the command line and kills its own process with SIGKILL after a number of optimizer
-# steps: a crash at a known point, part-way through an epoch.
-KILLER = """
-import os, signal, sys
-from layerwise.nn import optimizers
-from layerwise.cli import main
-
-kill_at, steps, step = int(sys.argv[1]), [0], optimizers.Optimizer.step
-def counting_step(self, parameters):
-    step(self, parameters)
-    steps[0] += 1
-    if steps[0] == kill_at:
-        os.kill(os.getpid(), signal.SIGKILL)
-optimizers.Optimizer.step = counting_step
-sys.exit(main(sys.argv[2:]))
-"""
+# The command line, killed with SIGKILL after a number of optimizer steps: a crash at a
+# known point, part-way through an epoch.
+KILLER = [sys.executable, str(Path(__file__).with_name("kill_hooks.py")), "after-steps"]
 
 
 def weights(run_dir):
@@ -47,7 +35,7 @@ def test_a_killed_run_resumed_ends_bit_identical_to_an_uninterrupted_one(tmp_pat
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     assert main(["train", *RUN, "--out", str(whole)]) == 0
     kill_at = 5 * STEPS_PER_EPOCH + 5  # in epoch 6; the last checkpoint is that of epoch 3
-    argv = [sys.executable, "-c", KILLER, str(kill_at), "train", *RUN, "--checkpoint-every", "3"]
+    argv = [*KILLER, str(kill_at), "train", *RUN, "--checkpoint-every", "3"]
     result = subprocess.run([*argv, "--out", str(killed)], capture_output=True, text=True, timeout=300)
     assert result.returncode == -signal.SIGKILL
     assert sorted(p.name for p in killed.iterdir()) == [CHECKPOINT_FILENAME]
@@ -59,6 +47,13 @@ def test_a_killed_run_resumed_ends_bit_identical_to_an_uninterrupted_one(tmp_pat
     history = json.loads((killed / "report.json").read_text())["history"]
     assert len(history["train_loss"]) == 8
     assert history["train_loss"] == json.loads((whole / "report.json").read_text())["history"]["train_loss"]
+
+
+def test_subprocesses_of_the_tests_can_be_interrupted():
+    # conftest.py resets SIGINT, so that Ctrl-C reaches commands the tests start even when
+    # the test runner was started with SIGINT ignored
+    code = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "True\n"
 
 
 def test_ctrl_c_writes_a_checkpoint_says_how_to_resume_and_exits_130(tmp_path):
@@ -118,7 +113,7 @@ def test_resume_refuses_other_training_data(tmp_path, capsys):
     np.savez(tmp_path / "data.npz", X=X, y=y)
     out = tmp_path / "run"
     argv = ["train", "--data", str(tmp_path / "data.npz"), "--hidden", "4", "--epochs", "3", "--quiet"]
-    killed = [sys.executable, "-c", KILLER, "2", *argv, "--checkpoint-every", "1", "--out", str(out)]
+    killed = [*KILLER, "2", *argv, "--checkpoint-every", "1", "--out", str(out)]
     assert subprocess.run(killed, timeout=300).returncode == -signal.SIGKILL
     np.savez(tmp_path / "data.npz", X=X + 1, y=y)
     assert main(["train", "--resume", str(out)]) == 1

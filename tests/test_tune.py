@@ -1,12 +1,10 @@
 """End-to-end tests of `layerwise tune`: backends, resumption after SIGKILL, dying workers."""
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,8 @@ import pytest
 from layerwise.cli import main
 
 BIN = Path(sys.executable).parent
+# Kills at known points (a trial counter), never at a moment read off the clock.
+HOOKS = str(Path(__file__).with_name("kill_hooks.py"))
 # A 6-trial grid of the tutorial's network on the digits, small enough to run in seconds.
 GRID = ["--grid", "l2=0.01,1,10", "--grid", "hidden=48,32;32", "--optimizer", "sgd", "--lr", "0.2",
         "--batch-size", "full", "--activation", "sigmoid", "--output-activation", "sigmoid",
@@ -84,23 +84,10 @@ def dask_cluster(tmp_path):
         [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
         **common,
     )
-    workers = [
-        subprocess.Popen(
-            [
-                str(BIN / "dask"),
-                "worker",
-                address,
-                "--nthreads",
-                "1",
-                "--no-nanny",
-                "--host",
-                "127.0.0.1",
-                "--no-dashboard",
-            ],
-            **common,
-        )
-        for _ in range(2)
-    ]
+    worker = [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
+              "--no-dashboard"]  # fmt: skip
+    # the first worker dies when it starts its first trial (kill_hooks.py as a preload)
+    workers = [subprocess.Popen([*worker, "--preload", HOOKS], **common), subprocess.Popen(worker, **common)]
     from distributed import Client
 
     with Client(address, timeout=60) as client:
@@ -113,34 +100,22 @@ def dask_cluster(tmp_path):
 
 
 def test_search_on_a_dask_scheduler_survives_a_killed_worker(reference_run, dask_cluster, tmp_path):
-    address, workers = dask_cluster
+    address, workers = dask_cluster  # the first worker dies when it starts its first trial
     out = tmp_path / "run"
-    search = subprocess.Popen([sys.executable, "-m", "layerwise", "tune", *GRID, "--epochs", "150", "--dask",
-                               address, "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)  # fmt: skip
-    deadline = time.time() + 120
-    while not (out / "trials.jsonl").exists() and time.time() < deadline:
-        time.sleep(0.05)
-    workers[0].kill()  # one worker dies while the search runs
-    _, err = search.communicate(timeout=300)
-    assert search.returncode == 0, err
+    done = tune(*GRID, "--epochs", "150", "--dask", address, "--out", str(out))
+    assert workers[0].wait(timeout=60) == -signal.SIGKILL and workers[1].poll() is None, done.stderr
     assert metrics(out) == metrics(reference_run)  # every trial exactly once, same numbers
 
 
 def test_killed_search_resumes_to_the_same_results(reference_run, tmp_path):
     out = tmp_path / "run"
     args = [*GRID, "--epochs", "150", "--jobs", "1", "--out", str(out)]
-    search = subprocess.Popen([sys.executable, "-m", "layerwise", "tune", *args], start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        path = out / "trials.jsonl"
-        if path.exists() and len(path.read_text().splitlines()) >= 2:
-            break
-        time.sleep(0.02)
-    os.killpg(search.pid, signal.SIGKILL)
-    search.wait()
-    before = len(trials(out))
-    assert 2 <= before < 6 and not (out / "report.json").exists()
+    # killed with its whole process group once two trials are written
+    killed = subprocess.run(
+        [sys.executable, HOOKS, "after-trials", "2", "tune", *args], start_new_session=True
+    )
+    assert killed.returncode == -signal.SIGKILL
+    assert len(trials(out)) == 2 and not (out / "report.json").exists()
     tune(*args, "--resume")
     assert len(trials(out)) == 6  # every trial exactly once
     assert metrics(out) == metrics(reference_run)
@@ -148,25 +123,12 @@ def test_killed_search_resumes_to_the_same_results(reference_run, tmp_path):
 
 def test_a_killed_local_worker_has_its_trials_run_again(reference_run, tmp_path):
     out = tmp_path / "run"
-    search = subprocess.Popen([sys.executable, "-m", "layerwise", "tune", *GRID, "--epochs", "150", "--jobs",
-                               "2", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)  # fmt: skip
-    killed = False
-    deadline = time.time() + 120
-    while not killed and search.poll() is None and time.time() < deadline:
-        path = Path(f"/proc/{search.pid}/task/{search.pid}/children")
-        children = path.read_text().split() if path.exists() else []
-        finished = (out / "trials.jsonl").read_bytes().count(b"\n") if (out / "trials.jsonl").exists() else 0
-        if children and finished < 6:  # a worker is up and trials are still running
-            try:
-                os.kill(int(children[0]), signal.SIGKILL)
-                killed = True
-            except ProcessLookupError:
-                pass
-        time.sleep(0.05)
-    _, err = search.communicate(timeout=300)
-    assert killed
-    assert search.returncode == 0, err
+    marker = tmp_path / "killed"  # the first worker process to start a trial dies, once
+    argv = [sys.executable, HOOKS, "first-trial", str(marker), "tune", *GRID, "--epochs", "150",
+            "--jobs", "2", "--out", str(out)]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert marker.exists()
     assert metrics(out) == metrics(reference_run)
 
 
