@@ -54,7 +54,7 @@ def fingerprint(data):
 class TrainingRun:
     """A training in a run directory: the model being trained (with its metadata: the
     settings, the dataset, where it lives), its optimizer, generators, early stopping,
-    history so far, and the checkpointing callback."""
+    history so far and how often it checkpoints; ``saver`` is its checkpointing callback."""
 
     folder: Path
     config: TrainConfig
@@ -64,7 +64,11 @@ class TrainingRun:
     rng: object
     early: object
     history: History
-    saver: Checkpointer
+    every: int | None = None
+
+    def __post_init__(self):
+        self.saver = Checkpointer(self.folder / CHECKPOINT_FILENAME, self.every, self.model, self.optimizer,
+                                  self.rng, self.early)  # fmt: skip
 
     @classmethod
     def start(cls, config, folder, data_dir=None, every=None):
@@ -81,7 +85,7 @@ class TrainingRun:
         }
         model = Model(net, classes=data.classes, preprocessing=prep, metadata=metadata)
         early = (config.callbacks() or [None])[0]
-        return cls._make(folder, config, data, model, config.make_optimizer(), rng, early, History(), every)
+        return cls(folder, config, data, model, config.make_optimizer(), rng, early, History(), every)
 
     @classmethod
     def resume(cls, folder, data_dir=None, every=None):
@@ -116,12 +120,7 @@ class TrainingRun:
         model = Model(
             net, classes=data.classes, preprocessing=prep, metadata={**metadata, "checkpoint_every": every}
         )
-        return cls._make(folder, config, data, model, optimizer, rng, early, state.history, every)
-
-    @classmethod
-    def _make(cls, folder, config, data, model, optimizer, rng, early, history, every):
-        saver = Checkpointer(folder / CHECKPOINT_FILENAME, every, model, optimizer, rng, early)
-        return cls(folder, config, data, model, optimizer, rng, early, history, saver)
+        return cls(folder, config, data, model, optimizer, rng, early, state.history, every)
 
     @property
     def network(self):

@@ -176,31 +176,49 @@ def run(config=TUTORIAL, lambdas=LAMBDAS, jobs=1, data=None, on_done=None, durin
     tasks = [(config, l2, seed) for l2, seed in zip(lambdas, seeds)]
     with TaskPool(min(check_jobs(jobs), len(tasks))) if pool is None else nullcontext(pool) as backend:
         sweep = backend.map(train_one, tasks, on_done, shared=data)
-        sweep_done = time.perf_counter()
-        accuracies = [r["val_accuracy"] for r in sweep]
-        ties = [i for i, a in enumerate(accuracies) if a == max(accuracies)]
-        best = min(ties, key=lambda i: lambdas[i])  # ties: the smaller lambda
-        chosen = sweep[best]
-        result = {
-            "config": config,
-            "sweep": sweep,
-            "best_index": best,
-            "best_lambda": lambdas[best],
-            "lambdas": lambdas,
-            "data": data,
-        }
-        half = config.epochs // 2
-        parts = [(0, half, None), (half, config.epochs, chosen["halfway"])] if half else [(0, 1, None)]
-        futures = [
-            backend.submit(record_curves, (config, chosen["l2"], chosen["seed"], a, b, state), shared=data)
-            for a, b, state in parts
-        ]
-        if during_final:
-            during_final(result)
-        parts = [f.result() for f in futures]
+        result = {"config": config, "sweep": sweep, "lambdas": lambdas, "data": data,
+                  "sweep_seconds": time.perf_counter() - started}  # fmt: skip
+        result["best_index"] = best = _best(sweep, lambdas)
+        result["best_lambda"] = lambdas[best]
+        meanwhile = (lambda: during_final(result)) if during_final else (lambda: None)
+        parts = _record_final_curves(backend, config, sweep[best], data, meanwhile)
+    final = _final(parts, sweep[best])
+    if on_done:
+        on_done(len(tasks), final)
+    predicted = final["net"].predict(data["X_test"])
+    result.update(
+        final=final,
+        test_predicted=predicted,
+        test_accuracy=accuracy(data["y_test"], predicted),
+        confusion=confusion_matrix(data["y_test"], predicted, n_classes=N_CLASSES),
+        train_seconds=time.perf_counter() - started,
+    )
+    return result
+
+
+def _best(sweep, lambdas):
+    """The index of the best validation accuracy; ties: the smaller lambda."""
+    accuracies = [r["val_accuracy"] for r in sweep]
+    ties = [i for i, a in enumerate(accuracies) if a == max(accuracies)]
+    return min(ties, key=lambda i: lambdas[i])
+
+
+def _record_final_curves(backend, config, chosen, data, meanwhile):
+    """The chosen training's two halves run again at once; ``meanwhile()`` runs here."""
+    half = config.epochs // 2
+    parts = [(0, half, None), (half, config.epochs, chosen["halfway"])] if half else [(0, 1, None)]
+    futures = [
+        backend.submit(record_curves, (config, chosen["l2"], chosen["seed"], a, b, state), shared=data)
+        for a, b, state in parts
+    ]
+    meanwhile()
+    return [f.result() for f in futures]
+
+
+def _final(parts, chosen):
     net = parts[-1]["net"]
     history, norms = _joined(parts)
-    final = {
+    return {
         "net": net,
         "history": history,
         "grad_norms": norms,
@@ -212,15 +230,3 @@ def run(config=TUTORIAL, lambdas=LAMBDAS, jobs=1, data=None, on_done=None, durin
         # True unless the machines that ran the sweep and the curves compute differently
         "same_as_sweep": all(np.array_equal(a, b) for a, b in zip(net.get_weights(), chosen["weights"])),
     }
-    if on_done:
-        on_done(len(tasks), final)
-    predicted = net.predict(data["X_test"])
-    result.update(
-        final=final,
-        test_predicted=predicted,
-        test_accuracy=accuracy(data["y_test"], predicted),
-        confusion=confusion_matrix(data["y_test"], predicted, n_classes=10),
-        train_seconds=time.perf_counter() - started,
-        sweep_seconds=sweep_done - started,
-    )
-    return result
