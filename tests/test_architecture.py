@@ -8,6 +8,7 @@ core, layerwise.nn, loads no third-party module but NumPy."""
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -124,3 +125,12 @@ def test_the_core_loads_numpy_and_nothing_else():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert set(json.loads(done.stdout)) <= {"layerwise", "numpy"}
+
+
+def test_the_readmes_tree_names_every_module():
+    readme = (PACKAGE.parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Architecture") : readme.index("### One batch")]
+    named = set(re.findall(r"([a-z_]+\.py|[a-z_]+/)", section))
+    for path in PACKAGE.rglob("*.py"):
+        name = path.name if path.name != "__init__.py" or path.parent == PACKAGE else path.parent.name + "/"
+        assert name in named, f"the README's architecture tree does not name {path.relative_to(PACKAGE)}"

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 
@@ -21,6 +23,7 @@ def test_search_guide_example_runs():
     exec(compile(blocks[0], "docs/search.md", "exec"), {})
 
 
+@pytest.mark.slow
 def test_tutorial_example_reaches_the_tutorials_accuracy():
     import subprocess
     import sys

@@ -147,6 +147,7 @@ def test_digits_split_is_the_tutorials(reference):
     assert [len(ours[n]) for n in names[3:]] == [721, 482, 594]
 
 
+@pytest.mark.slow
 def test_a_local_dask_cluster_gives_the_same_report(tmp_path):
     reports = []
     for name, backend in (("jobs", ["--jobs", "1"]), ("dask", ["--dask-local", "2"])):

@@ -44,6 +44,7 @@ print(json.dumps([[r["check_name"], r["status"], str(r["exception"])[:500]] for 
         },
     ],
 )
+@pytest.mark.slow
 def test_scikit_learn_check_estimator_passes_every_check(params):
     # In a fresh process with SCIPY_ARRAY_API=1, which scikit-learn's array API check needs
     # (it reads the setting when SciPy is first imported); no check is skipped.
@@ -190,6 +191,7 @@ DATASETS = {"iris": load_iris, "wine": load_wine, "breast_cancer": load_breast_c
 
 @pytest.mark.parametrize("dataset", DATASETS)
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.slow
 def test_cross_validated_accuracy_matches_mlpclassifier(dataset, solver):
     X, y = DATASETS[dataset](return_X_y=True)
     settings = dict(

@@ -11,6 +11,8 @@ import pytest
 
 from layerwise.cli import main
 
+pytestmark = pytest.mark.slow  # end-to-end searches in subprocesses and on Dask clusters
+
 BIN = Path(sys.executable).parent
 # Kills at known points (a trial counter), never at a moment read off the clock.
 HOOKS = str(Path(__file__).with_name("kill_hooks.py"))

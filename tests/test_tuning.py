@@ -66,6 +66,16 @@ def test_toml_space(tmp_path):
     assert space.grid == {"l2": [0.1, 1.0, 10.0], "hidden": [(48, 32), (64,)]} and space.trials == 2
     assert settings == {"epochs": 7}
     assert len(space.trials_settings(0)) == 12
+    path.write_text(
+        "[grid]\nhidden = [[48, 32], [64, 64]]\n[settings]\nhidden = [16, 8]\nbatch_size = 'full'\n"
+    )
+    space, settings = Space.from_toml(path)
+    assert space.grid == {
+        "hidden": [(48, 32), (64, 64)]
+    }  # a list of sizes per network, as on the command line
+    assert lw.TrainConfig.from_dict(settings).hidden == (16, 8) and settings["batch_size"] == "full"
+    path.write_text("[grid]\nhidden = [48, 64]\n")
+    assert Space.from_toml(path)[0].grid == {"hidden": [(48,), (64,)]}  # two one-layer networks
     path.write_text("[grid\nl2 = 1")
     with pytest.raises(lw.LayerwiseError, match="not valid TOML"):
         Space.from_toml(path)

@@ -68,6 +68,7 @@ def test_the_l2_term_penalises_weights_and_not_biases():
     assert np.isclose(net.loss(P, y, 2.5) - net.loss(P, y, 0.0), 2.5 / (2 * 5) * penalty, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_a_short_run_learns_the_digits(digits_split):
     X_train, X_valid, _, y_train, y_valid, _ = digits_split
     weights, history = oracle.train(

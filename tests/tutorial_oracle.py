@@ -251,4 +251,3 @@ def run_experiment(epochs=1000, seed=0):
         "test_accuracy": test_accuracy,
         "seconds": time.perf_counter() - clock,
     }
-
