@@ -1,7 +1,9 @@
 """layerwise: neural networks from scratch in NumPy, every layer a forward and a backward."""
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .errors import LayerwiseError, TrainingDiverged
+from .errors import LayerwiseError, SettingError, TrainingDiverged
 from .io.model_file import load, save
 from .io.onnx_export import to_onnx
 from .nn import (
@@ -30,8 +32,14 @@ from .nn import (
     make_schedule,
 )
 
+if TYPE_CHECKING:  # for the annotations only: search's modules are imported on first use
+    from .data import Dataset
+    from .experiments.search.space import Space
 
-def search(data, space, config=None, **options):
+
+def search(
+    data: "Dataset", space: "Space", config: TrainConfig | None = None, **options: Any
+) -> dict[str, Any]:
     """Hyperparameter search: layerwise.experiments.search.search (see docs/search.md). Imported on
     first use, so that ``import layerwise`` needs only NumPy."""
     from .experiments.search import search as run
@@ -57,6 +65,7 @@ __all__ = [
     "Preprocessing",
     "ReLU",
     "SGD",
+    "SettingError",
     "Sigmoid",
     "SoftmaxCrossEntropy",
     "StepLR",

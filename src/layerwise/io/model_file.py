@@ -11,9 +11,13 @@ architecture before building anything.
 
 import json
 import math
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._version import __version__
 from ..errors import LayerwiseError
@@ -37,7 +41,14 @@ ACTIVATION_TYPES = {"Sigmoid": Sigmoid, "Tanh": Tanh, "ReLU": ReLU}
 # --- saving --------------------------------------------------------------------------
 
 
-def save(net, path, *, classes=None, preprocessing=None, metadata=None):
+def save(
+    net: Network | Model,
+    path: str | os.PathLike[str],
+    *,
+    classes: ArrayLike | None = None,
+    preprocessing: Preprocessing | dict[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
     """Writes a Network (or a Model) to exactly ``path``, atomically; returns the Path.
 
     ``classes``: the label of each output (default: the Model's, else 0..K-1);
@@ -168,7 +179,7 @@ def resolve_model_path(path):
     return path
 
 
-def load(path):
+def load(path: str | os.PathLike[str]) -> Model:
     """Reads a model file written by ``save`` and returns a Model.
 
     Every problem (not a model file, truncated, edited, written by a newer format, NaN

@@ -7,7 +7,9 @@ inference), then Softmax. The class labels are in the model's metadata ("classes
 """
 
 import json
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,14 +17,22 @@ from .._version import __version__
 from ..errors import LayerwiseError
 from ..nn.layers import Dropout, LeakyReLU, Linear, ReLU, Sigmoid, Tanh
 from ..nn.model import Model
+from ..nn.network import Network
 from .atomic import write_atomic
+
+if TYPE_CHECKING:  # for the annotations only: onnx is optional, imported by to_onnx
+    import onnx
+
+    from ..sklearn import LayerwiseClassifier
 
 OPSET = 17
 IR_VERSION = 8  # the IR of opset 17; readable by every onnxruntime since 1.13
 ELEMENTWISE = {Sigmoid: "Sigmoid", Tanh: "Tanh", ReLU: "Relu"}
 
 
-def to_onnx(model, path=None):
+def to_onnx(
+    model: "Network | Model | LayerwiseClassifier", path: str | os.PathLike[str] | None = None
+) -> "onnx.ModelProto":
     """The ONNX ModelProto of a Network, Model or fitted LayerwiseClassifier.
 
     With ``path``, also writes it there atomically. Needs the ``onnx`` package

@@ -8,14 +8,19 @@ TOML) are read by ``parse_setting``, which is the only parser of each setting.
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import numpy as np
 
 from ..errors import LayerwiseError, SettingError
-from .callbacks import EarlyStopping
+from .callbacks import Callback, EarlyStopping
 from .layers import INITS, activation_layer, as_dtype
-from .optimizers import SGD, Adam, make_schedule
+from .optimizers import SGD, Adam, Optimizer, make_schedule
+
+if TYPE_CHECKING:  # for the annotation only: network imports this module
+    from .network import Network
 
 SCALINGS = ("unit", "standard", "none")
 OPTIMIZERS = ("adam", "sgd")
@@ -27,7 +32,17 @@ MAX_VALUES = 10_000  # values in one list: more is a typo, not a search
 _RANGE = re.compile(r"^\s*(logspace|linspace|geomspace)\(\s*([^,()]+),\s*([^,()]+),\s*([^,()]+)\)\s*$")
 
 
-def _setting(default, kind, group, help, choices=None, searchable=True):
+T = TypeVar("T")
+
+
+def _setting(
+    default: T,
+    kind: str,
+    group: str,
+    help: str,
+    choices: tuple[str, ...] | None = None,
+    searchable: bool = True,
+) -> T:
     meta = {"kind": kind, "group": group, "help": help, "choices": choices, "searchable": searchable}
     return field(default=default, metadata=meta)
 
@@ -70,7 +85,7 @@ class TrainConfig:
         searchable=False,
     )
     # network
-    hidden: tuple = _setting(
+    hidden: tuple[int, ...] = _setting(
         (256, 128), "sizes", "network", "hidden layer sizes, e.g. 48,32 (none: no hidden layer)"
     )
     activation: str = _setting(
@@ -114,7 +129,7 @@ class TrainConfig:
         0, "int", "training", "seed of the split, the weights, the shuffles and dropout", searchable=False
     )
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, str) and f.metadata["kind"] not in ("text", "column"):
@@ -129,21 +144,21 @@ class TrainConfig:
     # --- derived values ---------------------------------------------------------------
 
     @property
-    def weight_init(self):
+    def weight_init(self) -> str:
         """``init``, or the default for the activation: he_uniform for ReLU-like ones."""
         return self.init or default_init(self.activation)
 
     @property
-    def learning_rate(self):
+    def learning_rate(self) -> float:
         """``lr``, or the optimizer's default (1e-3 for adam, 0.01 for sgd)."""
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
 
-    def sizes(self, n_features, n_classes):
+    def sizes(self, n_features: int, n_classes: int) -> list[int]:
         return [n_features, *self.hidden, n_classes]
 
     # --- what the settings build ------------------------------------------------------
 
-    def network(self, n_features, n_classes, seed=None):
+    def network(self, n_features: int, n_classes: int, seed: int | None = None) -> "Network":
         """The network of these settings, initialised from ``seed`` (default: ``self.seed``)."""
         from .network import Network
 
@@ -157,7 +172,7 @@ class TrainConfig:
             seed=self.seed if seed is None else seed,
         )
 
-    def make_optimizer(self):
+    def make_optimizer(self) -> Optimizer:
         schedule = make_schedule(self.schedule, self.epochs)
         if self.optimizer == "sgd":
             return SGD(
@@ -165,33 +180,33 @@ class TrainConfig:
             )
         return Adam(lr=self.learning_rate, betas=(self.beta1, self.beta2), eps=self.eps, schedule=schedule)
 
-    def callbacks(self):
+    def callbacks(self) -> list[Callback]:
         """Early stopping on the validation loss when asked for."""
         return [EarlyStopping("val_loss", self.patience)] if self.early_stopping else []
 
     # --- copies and records -----------------------------------------------------------
 
-    def replace(self, **changes):
+    def replace(self, **changes: Any) -> Self:
         """A copy with ``changes`` (values or their text), checked."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
             raise LayerwiseError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         return replace(self, **changes)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["hidden"] = list(self.hidden)
         return d
 
     @classmethod
-    def from_dict(cls, values, base=None):
+    def from_dict(cls, values: dict[str, Any], base: Self | None = None) -> Self:
         """Settings from a mapping of setting names to values or their text (a TOML
         [settings] table, a recorded report), over ``base`` (default: the defaults)."""
         if not isinstance(values, dict):
             raise LayerwiseError(f"settings must be a table of setting = value, not {type(values).__name__}")
         return (base or cls()).replace(**values)
 
-    def describe(self, n_features, n_classes):
+    def describe(self, n_features: int, n_classes: int) -> str:
         sizes = "-".join(map(str, self.sizes(n_features, n_classes)))
         return (
             f"network {sizes} {self.activation}, {self.optimizer} lr {self.learning_rate:g}, "
@@ -200,7 +215,7 @@ class TrainConfig:
 
     # --- the one check ----------------------------------------------------------------
 
-    def _check(self):
+    def _check(self) -> None:
         for f in fields(self):
             _check_type(f.name, f.metadata["kind"], getattr(self, f.name))
         _between(self, "validation", 0, 1, "must be between 0 and 1")
@@ -236,27 +251,29 @@ class TrainConfig:
         as_dtype(self.dtype)
 
 
-def default_init(activation):
+def default_init(activation: str) -> str:
     """he_uniform for ReLU-like activations, glorot_uniform (the tutorial's) otherwise."""
     relu_like = str(activation).lower().replace("-", "_") in ("relu", "leaky_relu")
     return "he_uniform" if relu_like else "glorot_uniform"
 
 
-def _between(config, name, low, high, words, low_open=True):
+def _between(
+    config: TrainConfig, name: str, low: float, high: float, words: str, low_open: bool = True
+) -> None:
     value = getattr(config, name)
     if not ((low < value if low_open else low <= value) and value < high):
         raise SettingError(name, f"{words}, not {value}")
 
 
-def is_number(value):
+def is_number(value: object) -> bool:
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_type(name, kind, value):
+def _check_type(name: str, kind: str, value: object) -> None:
     optional = name in ("lr", "init", "output_activation", "batch_size")
     if value is None and optional:
         return
-    ok = {
+    ok: Callable[[Any], bool] = {
         "text": lambda v: isinstance(v, str) and v != "",
         "column": lambda v: isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)),
         "name": lambda v: isinstance(v, str),
@@ -283,7 +300,7 @@ def _check_type(name, kind, value):
 # --- settings from text -----------------------------------------------------------------
 
 
-def parse_setting(name, text):
+def parse_setting(name: str, text: str) -> Any:
     """One setting's value from its text, as the command line, a grid or a TOML file give
     it: "48,32" for hidden, "full" for batch_size, "none" for output_activation..."""
     kinds = {f.name: f.metadata["kind"] for f in fields(TrainConfig)}
@@ -320,13 +337,13 @@ def parse_setting(name, text):
     try:
         return int(text)
     except ValueError:
-        words = {"batch_size": "a positive integer or full", "epochs": "a positive integer"}.get(
+        expected = {"batch_size": "a positive integer or full", "epochs": "a positive integer"}.get(
             name, "an integer"
         )
-        raise SettingError(name, f"must be {words}, not {text!r}") from None
+        raise SettingError(name, f"must be {expected}, not {text!r}") from None
 
 
-def parse_candidates(name, text):
+def parse_candidates(name: str, text: str) -> list[Any]:
     """The values of one setting to search, from text: numbers as "0.1,1,10" or
     "logspace(-2,2,10)"; hidden layer sizes as one list per candidate, separated by
     semicolons ("48,32;64,64;128"); other settings separated by commas ("relu,tanh")."""
@@ -343,7 +360,7 @@ def parse_candidates(name, text):
     return [parse_setting(name, p) for p in parts]
 
 
-def number_list(text, name="value"):
+def number_list(text: str, name: str = "value") -> list[float]:
     """ "logspace(-2,2,10)", "linspace(0,1,5)", "geomspace(1e-3,1,4)" or "0.1,1,10" -> floats."""
     m = _RANGE.match(text)
     try:
@@ -352,7 +369,7 @@ def number_list(text, name="value"):
             count = int(n)
             if not 1 <= count <= MAX_VALUES:
                 raise ValueError
-            values = getattr(np, kind)(float(a), float(b), count).tolist()
+            values: list[float] = getattr(np, kind)(float(a), float(b), count).tolist()
         else:
             values = [float(v) for v in text.split(",")]
     except ValueError:
@@ -364,7 +381,7 @@ def number_list(text, name="value"):
     return values
 
 
-def hidden_sizes(text):
+def hidden_sizes(text: str) -> tuple[int, ...]:
     """ "48,32" or "48x32" -> (48, 32); "" or "none" -> () (no hidden layer)."""
     text = str(text).strip().lower().strip("[]()")
     if text in ("", "none", "0"):
@@ -378,7 +395,7 @@ def hidden_sizes(text):
     return sizes
 
 
-def positive_int(text, name):
+def positive_int(text: str | int, name: str) -> int:
     try:
         value = int(text)
     except (TypeError, ValueError):

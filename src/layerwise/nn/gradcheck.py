@@ -4,9 +4,19 @@ import numpy as np
 
 from .layers import Dropout
 from .losses import l2_penalty
+from .network import Network
+from .types import ArrayLike, Seed
 
 
-def gradcheck(net, X, y, l2=0.0, eps=1e-6, max_checks=None, seed=0):
+def gradcheck(
+    net: Network,
+    X: ArrayLike,
+    y: ArrayLike,
+    l2: float = 0.0,
+    eps: float = 1e-6,
+    max_checks: int | None = None,
+    seed: Seed = 0,
+) -> dict[str, float]:
     """Compares backprop's gradients with central finite differences.
 
     Works on a float64 copy of ``net`` (the network itself is not changed). Dropout
@@ -27,7 +37,7 @@ def gradcheck(net, X, y, l2=0.0, eps=1e-6, max_checks=None, seed=0):
         layer.freeze_mask = True
     analytic = {name: p.grad.copy() for name, p in net64.named_parameters()}
 
-    def loss():
+    def loss() -> float:
         out = net64.forward(X)
         return net64.loss.forward(out, y) + l2_penalty(net64.parameters(), l2, len(X))
 

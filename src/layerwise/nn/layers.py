@@ -11,15 +11,18 @@ layer's next call with the same batch size; copy it to keep it.
 
 import copy
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import LayerwiseError
+from .types import Array, DTypeLike, Seed
 
-DTYPES = {"float32": np.float32, "float64": np.float64}
+DTYPES: dict[str, type[np.floating]] = {"float32": np.float32, "float64": np.float64}
 
 
-def as_dtype(dtype):
+def as_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
     """Accept "float32", "float64" or the NumPy types; anything else is an error."""
     key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
     if key not in DTYPES:
@@ -27,7 +30,7 @@ def as_dtype(dtype):
     return np.dtype(DTYPES[key])
 
 
-def as_generator(seed):
+def as_generator(seed: Seed) -> np.random.Generator:
     """A numpy Generator from a seed (int, None, SeedSequence) or the Generator itself."""
     if isinstance(seed, np.random.Generator):
         return seed
@@ -42,17 +45,17 @@ class Parameter:
 
     __slots__ = ("name", "value", "grad", "decay")
 
-    def __init__(self, name, value, decay, grad=None):
+    def __init__(self, name: str, value: Array, decay: bool, grad: Array | None = None) -> None:
         self.name = name
         self.value = value
         self.grad = np.zeros_like(value) if grad is None else grad
         self.decay = decay
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Parameter({self.name!r}, shape={self.value.shape}, dtype={self.value.dtype})"
 
 
-def pack(parameters):
+def pack(parameters: Sequence[Parameter]) -> tuple[Array, Array]:
     """Moves the parameters into one flat array of values and one of gradients, in the
     order given; each Parameter keeps a view of its part. Returns the two flat arrays.
 
@@ -72,7 +75,7 @@ def pack(parameters):
     return values, grads
 
 
-def flat_block(parameters):
+def flat_block(parameters: Sequence[Parameter]) -> tuple[Array, Array, list[int]] | None:
     """The flat arrays (values, grads) that ``parameters`` tile exactly, each value and
     grad at the same offset (as ``pack`` leaves them), and the offsets; None otherwise."""
     if not parameters:
@@ -103,26 +106,27 @@ class Layer(ABC):
 
     training = True
     _max_buffers = 4  # batch sizes kept: training, last batch, validation, prediction
+    _buffers: dict[tuple[str, tuple[int, ...]], Array]  # made by _buffer on first use
 
     @abstractmethod
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         """The layer's output for a batch ``x`` (rows are examples)."""
 
     @abstractmethod
-    def backward(self, grad, input_grad=True):
+    def backward(self, grad: Array, input_grad: bool = True) -> Array | None:
         """dLoss/dInput from dLoss/dOutput; fills the parameters' ``grad`` on the way.
         With ``input_grad=False`` (the first layer) the input gradient is not computed."""
 
-    def parameters(self):
+    def parameters(self) -> list[Parameter]:
         return []
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> "Layer":
         """A copy of this layer in another dtype (parameters converted, buffers dropped)."""
         return copy.deepcopy(self)
 
-    def _buffer(self, kind, shape, dtype):
+    def _buffer(self, kind: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
         """A reusable output array for this kind of result and this shape."""
-        buffers = self.__dict__.setdefault("_buffers", {})
+        buffers: dict[tuple[str, tuple[int, ...]], Array] = self.__dict__.setdefault("_buffers", {})
         out = buffers.get((kind, shape))
         if out is not None and out.dtype == dtype:
             return out
@@ -131,7 +135,7 @@ class Layer(ABC):
         out = self._buffers[kind, shape] = np.empty(shape, dtype)
         return out
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # Buffers and the caches of the last forward pass are not part of a layer's state.
         return {k: v for k, v in self.__dict__.items() if k not in ("_buffers", "_x", "_y", "_scale")}
 
@@ -146,7 +150,17 @@ class Linear(Layer):
     "he_uniform" or "he_normal" (for ReLU networks). Biases start at zero.
     """
 
-    def __init__(self, n_in, n_out, *, init="glorot_uniform", dtype="float32", seed=None):
+    _x: Array  # the input of the last forward pass
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        *,
+        init: str = "glorot_uniform",
+        dtype: DTypeLike = "float32",
+        seed: Seed = None,
+    ) -> None:
         if int(n_in) < 1 or int(n_out) < 1:
             raise LayerwiseError(f"Linear sizes must be positive, not {n_in}x{n_out}")
         if init not in INITS:
@@ -166,14 +180,14 @@ class Linear(Layer):
         self.weight = Parameter("weight", w.astype(dtype), decay=True)
         self.bias = Parameter("bias", np.zeros(self.n_out, dtype), decay=False)
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         self._x = x
         out = self._buffer("out", (x.shape[0], self.n_out), x.dtype)
         np.matmul(x, self.weight.value, out=out)
         out += self.bias.value
         return out
 
-    def backward(self, grad, input_grad=True):
+    def backward(self, grad: Array, input_grad: bool = True) -> Array | None:
         x = self._x
         np.matmul(x.T, grad, out=self.weight.grad)
         # The column sum as a BLAS call: ones @ grad is several times faster than sum(axis=0).
@@ -186,10 +200,10 @@ class Linear(Layer):
         gx = self._buffer("grad", x.shape, x.dtype)
         return np.matmul(grad, self.weight.value.T, out=gx)
 
-    def parameters(self):
+    def parameters(self) -> list[Parameter]:
         return [self.weight, self.bias]
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> "Linear":
         dtype = as_dtype(dtype)
         new = Linear.__new__(Linear)
         new.n_in, new.n_out, new.init = self.n_in, self.n_out, self.init
@@ -198,17 +212,22 @@ class Linear(Layer):
         return new
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[np.floating]:
         return self.weight.value.dtype
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Linear({self.n_in}, {self.n_out}, dtype={self.dtype.name})"
 
 
 class Activation(Layer):
     """An elementwise function whose derivative is computed from its own output."""
 
-    def forward(self, x, out=None):
+    # Each activation defines these two, writing into the array it is given and returning it:
+    _apply: Callable[[Array, Array], Array]  # (x, out) -> f(x)
+    _derivative: Callable[[Array, Array, Array], Array]  # (y, grad, gx) -> f'(x) * grad, from y = f(x)
+    _y: Array  # the output of the last forward pass
+
+    def forward(self, x: Array, out: Array | None = None) -> Array:
         """``out=x`` computes in place: the network does so when ``x`` is a Linear's output,
         which nothing else reads (every derivative here is computed from the output)."""
         if out is None:
@@ -216,25 +235,25 @@ class Activation(Layer):
         self._y = self._apply(x, out)
         return out
 
-    def backward(self, grad, input_grad=True):
+    def backward(self, grad: Array, input_grad: bool = True) -> Array:
         gx = self._buffer("grad", grad.shape, grad.dtype)
         return self._derivative(self._y, grad, gx)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
 
 class Sigmoid(Activation):
     """1 / (1 + exp(-z)), computed as (1 + tanh(z/2)) / 2: no overflow for any z."""
 
-    def _apply(self, x, out):
+    def _apply(self, x: Array, out: Array) -> Array:
         np.multiply(x, 0.5, out=out)
         np.tanh(out, out=out)
         out *= 0.5
         out += 0.5
         return out
 
-    def _derivative(self, y, grad, gx):
+    def _derivative(self, y: Array, grad: Array, gx: Array) -> Array:
         np.subtract(1.0, y, out=gx)  # y (1 - y) grad
         gx *= y
         gx *= grad
@@ -242,10 +261,10 @@ class Sigmoid(Activation):
 
 
 class Tanh(Activation):
-    def _apply(self, x, out):
+    def _apply(self, x: Array, out: Array) -> Array:
         return np.tanh(x, out=out)
 
-    def _derivative(self, y, grad, gx):
+    def _derivative(self, y: Array, grad: Array, gx: Array) -> Array:
         np.multiply(y, y, out=gx)  # (1 - y^2) grad
         np.subtract(1.0, gx, out=gx)
         gx *= grad
@@ -253,10 +272,10 @@ class Tanh(Activation):
 
 
 class ReLU(Activation):
-    def _apply(self, x, out):
+    def _apply(self, x: Array, out: Array) -> Array:
         return np.maximum(x, 0.0, out=out)
 
-    def _derivative(self, y, grad, gx):
+    def _derivative(self, y: Array, grad: Array, gx: Array) -> Array:
         np.multiply(grad, y > 0, out=gx)
         return gx
 
@@ -264,20 +283,20 @@ class ReLU(Activation):
 class LeakyReLU(Activation):
     """max(z, 0) + negative_slope * min(z, 0)."""
 
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope: float = 0.01) -> None:
         if not 0 <= negative_slope < 1:
             raise LayerwiseError(f"negative_slope must be in [0, 1), not {negative_slope}")
         self.negative_slope = float(negative_slope)
 
-    def _apply(self, x, out):
+    def _apply(self, x: Array, out: Array) -> Array:
         scaled = np.multiply(x, self.negative_slope, out=None if out is x else out)
         return np.maximum(x, scaled, out=out)
 
-    def _derivative(self, y, grad, gx):
+    def _derivative(self, y: Array, grad: Array, gx: Array) -> Array:
         slope = np.where(y > 0, 1.0, self.negative_slope).astype(grad.dtype, copy=False)
         return np.multiply(grad, slope, out=gx)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"LeakyReLU(negative_slope={self.negative_slope})"
 
 
@@ -288,15 +307,17 @@ class Dropout(Layer):
     ``freeze_mask = True`` reuses the last mask (a fixed mask, as gradient checks need).
     """
 
-    def __init__(self, p=0.5, seed=None):
+    _scale: Array | None  # the mask of the last forward pass; None: it was the identity
+
+    def __init__(self, p: float = 0.5, seed: Seed = None) -> None:
         if not 0 <= p < 1:
             raise LayerwiseError(f"dropout probability must be in [0, 1), not {p}")
         self.p = float(p)
         self.rng = as_generator(seed)
         self.freeze_mask = False
-        self.mask = None
+        self.mask: Array | None = None
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         if not self.training or self.p == 0:
             self._scale = None
             return x
@@ -309,17 +330,17 @@ class Dropout(Layer):
         out = self._buffer("out", x.shape, x.dtype)
         return np.multiply(x, self.mask, out=out)
 
-    def backward(self, grad, input_grad=True):
+    def backward(self, grad: Array, input_grad: bool = True) -> Array:
         if self._scale is None:
             return grad
         gx = self._buffer("grad", grad.shape, grad.dtype)
         return np.multiply(grad, self._scale, out=gx)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
 
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, type[Activation] | None] = {
     "sigmoid": Sigmoid,
     "logistic": Sigmoid,
     "tanh": Tanh,
@@ -330,7 +351,7 @@ ACTIVATIONS = {
 }
 
 
-def activation_layer(name):
+def activation_layer(name: str) -> Activation | None:
     """The activation layer for a name ("sigmoid", "tanh", "relu", "leaky_relu",
     "identity"), or None for the identity."""
     key = str(name).lower().replace("-", "_")

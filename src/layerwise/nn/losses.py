@@ -1,6 +1,12 @@
 """Softmax cross-entropy (fused, log-sum-exp stable) and the tutorial's L2 penalty."""
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
+
+from .layers import Parameter
+from .types import Array, Labels
 
 
 class SoftmaxCrossEntropy:
@@ -11,7 +17,14 @@ class SoftmaxCrossEntropy:
     maximum subtracted first, so no logit overflows and no log(0) is taken.
     """
 
-    def forward(self, z, y):
+    # What backward() and probabilities need from the last forward pass:
+    _exps: Array  # exp(z - max), shape (N, K)
+    _total: Array  # their row sums, shape (N,)
+    _target: Labels  # the flat index of each row's true class
+    _probs: Array | None  # softmax(z), once asked for
+    _ones_k: Array  # K ones: row sums as a matrix-vector product
+
+    def forward(self, z: Array, y: Labels) -> float:
         n, k = z.shape
         # Subtract a maximum so exp cannot overflow. The row maxima are slow to find for
         # few classes, so when every logit lies within 60 of the largest one (no row can
@@ -24,54 +37,54 @@ class SoftmaxCrossEntropy:
         exps = np.exp(shifted, out=self._buffer("exps", z))
         total = np.dot(exps, self._ones(k, z.dtype))  # row sums as a BLAS call
         target = np.arange(0, n * k, k) + y  # flat index of each row's true class
-        loss = (
+        loss: float = (
             float(np.log(total).sum(dtype=np.float64)) - float(shifted.ravel()[target].sum(dtype=np.float64))
         ) / n
         self._exps, self._total, self._target, self._probs = exps, total, target, None
         return loss
 
-    def backward(self):
+    def backward(self) -> Array:
         exps, total = self._exps, self._total
         n = len(total)
         # (P - onehot) / N with P = exps / total, in one pass over the exponentials
-        grad = np.multiply(exps, (1.0 / n / total)[:, None], out=self._buffer("grad", exps))
+        grad: Array = np.multiply(exps, (1.0 / n / total)[:, None], out=self._buffer("grad", exps))
         grad.ravel()[self._target] -= 1.0 / n
         return grad
 
-    def _buffer(self, kind, like):
-        buffers = self.__dict__.setdefault("_buffers", {})
+    def _buffer(self, kind: str, like: Array) -> Array:
+        buffers: dict[str, Array] = self.__dict__.setdefault("_buffers", {})
         out = buffers.get(kind)
         if out is None or out.shape != like.shape or out.dtype != like.dtype:
             out = buffers[kind] = np.empty_like(like)
         return out
 
-    def _ones(self, k, dtype):
-        ones = self.__dict__.get("_ones_k")
+    def _ones(self, k: int, dtype: np.dtype[Any]) -> Array:
+        ones: Array | None = self.__dict__.get("_ones_k")
         if ones is None or len(ones) != k or ones.dtype != dtype:
             ones = self._ones_k = np.ones(k, dtype)
         return ones
 
     @property
-    def probabilities(self):
+    def probabilities(self) -> Array:
         """softmax(z) of the last forward pass (computed when first asked for)."""
         if self._probs is None:
             self._probs = self._exps / self._total[:, None]
         return self._probs
 
     @staticmethod
-    def softmax(z):
-        e = np.exp(z - z.max(axis=1, keepdims=True))
+    def softmax(z: Array) -> Array:
+        e: Array = np.exp(z - z.max(axis=1, keepdims=True))
         e /= e.sum(axis=1, keepdims=True)
         return e
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         return {}  # buffers and the last pass are not part of the loss
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "SoftmaxCrossEntropy()"
 
 
-def l2_penalty(parameters, l2, n):
+def l2_penalty(parameters: Iterable[Parameter], l2: float, n: int) -> float:
     """lambda / (2N) * sum of squared weights (biases excluded), as in the tutorial."""
     if l2 == 0:
         return 0.0

@@ -6,11 +6,25 @@ files (``lw.save``/``lw.load``) and ONNX export work on Models.
 """
 
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, Self
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import LayerwiseError
 from .network import Network
+from .types import Array, ArrayLike
+
+
+class ScalerLike(Protocol):
+    """What ``Preprocessing.from_scaler`` reads: a fitted map x -> (x - offset) / scale."""
+
+    @property
+    def offset(self) -> ArrayLike: ...
+
+    @property
+    def scale(self) -> ArrayLike: ...
 
 
 class Preprocessing:
@@ -24,7 +38,14 @@ class Preprocessing:
     into a row of raw values.
     """
 
-    def __init__(self, scale=1.0, mean=None, std=None, image_shape=None, pixel_max=None):
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mean: ArrayLike | None = None,
+        std: ArrayLike | None = None,
+        image_shape: Sequence[int] | None = None,
+        pixel_max: float | None = None,
+    ) -> None:
         self.scale = _finite_number(scale, "preprocessing scale")
         if self.scale == 0:
             raise LayerwiseError("preprocessing scale must not be 0")
@@ -38,7 +59,7 @@ class Preprocessing:
             raise LayerwiseError("preprocessing pixel_max must be positive")
 
     @classmethod
-    def coerce(cls, value):
+    def coerce(cls, value: "Preprocessing | dict[str, Any] | None") -> "Preprocessing | None":
         """A Preprocessing from None, a Preprocessing or a dict of its fields."""
         if value is None or isinstance(value, cls):
             return value
@@ -50,13 +71,19 @@ class Preprocessing:
         raise LayerwiseError(f"preprocessing must be a dict or a Preprocessing, not {type(value).__name__}")
 
     @classmethod
-    def from_scaler(cls, scaler, n_features, image_shape=None, pixel_max=None):
+    def from_scaler(
+        cls,
+        scaler: ScalerLike,
+        n_features: int,
+        image_shape: Sequence[int] | None = None,
+        pixel_max: float | None = None,
+    ) -> Self:
         """From a fitted ``layerwise.data.preprocessing.Scaler``, which maps x to (x - offset) / scale."""
         mean = np.broadcast_to(np.asarray(scaler.offset, np.float64), (n_features,))
         std = np.broadcast_to(np.asarray(scaler.scale, np.float64), (n_features,))
         return cls(mean=mean, std=std, image_shape=image_shape, pixel_max=pixel_max)
 
-    def check_features(self, n_features):
+    def check_features(self, n_features: int) -> None:
         for name in ("mean", "std"):
             values = getattr(self, name)
             if values is not None and values.shape != (n_features,):
@@ -68,7 +95,7 @@ class Preprocessing:
                 f"preprocessing image_shape {self.image_shape} does not fit the {n_features} inputs"
             )
 
-    def transform(self, X):
+    def transform(self, X: Array) -> Array:
         """The network's inputs for raw rows ``X`` (a float array, changed in place)."""
         if self.scale != 1:
             X *= X.dtype.type(self.scale)
@@ -78,7 +105,7 @@ class Preprocessing:
             X /= self.std.astype(X.dtype)
         return X
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {
             "scale": self.scale,
             "mean": self.mean,
@@ -87,7 +114,7 @@ class Preprocessing:
             "pixel_max": self.pixel_max,
         }
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         fields = [f"scale={self.scale:g}"]
         fields += [
             f"{k}=<{v.size} values>" for k, v in (("mean", self.mean), ("std", self.std)) if v is not None
@@ -110,7 +137,13 @@ class Model:
     ``predict_proba(X)`` and ``predict(X)`` take raw rows and apply the preprocessing.
     """
 
-    def __init__(self, network, classes=None, preprocessing=None, metadata=None):
+    def __init__(
+        self,
+        network: Network,
+        classes: ArrayLike | None = None,
+        preprocessing: Preprocessing | dict[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
         if not isinstance(network, Network):
             raise LayerwiseError(f"a Model needs a Network, not {type(network).__name__}")
         self.network = network
@@ -121,7 +154,7 @@ class Model:
         self.metadata = dict(metadata or {})
 
     @classmethod
-    def coerce(cls, net_or_model):
+    def coerce(cls, net_or_model: "Network | Model") -> "Model":
         if isinstance(net_or_model, cls):
             return net_or_model
         if isinstance(net_or_model, Network):
@@ -129,35 +162,35 @@ class Model:
         raise LayerwiseError(f"expected a Network or a Model, not {type(net_or_model).__name__}")
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
         return self.network.n_features
 
     @property
-    def n_classes(self):
+    def n_classes(self) -> int:
         return self.network.n_classes
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> Array:
         """Raw rows -> the network's inputs (validated, in the network's dtype)."""
         X = self.network.check_X(X)
         if self.preprocessing is None:
             return X
         return self.preprocessing.transform(X.copy())  # check_X may return the caller's array
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> Array:
         return self.network.predict_proba(self.transform(X))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         """Predicted labels (from ``classes``) for raw rows."""
         return self.classes[self.network.predict(self.transform(X))]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"Model(network={self.network.sizes}, classes={len(self.classes)}, "
             f"preprocessing={self.preprocessing!r})"
         )
 
 
-def _finite_number(value, what):
+def _finite_number(value: float, what: str) -> float:
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -167,7 +200,7 @@ def _finite_number(value, what):
     return value
 
 
-def _feature_array(values, what):
+def _feature_array(values: ArrayLike, what: str) -> NDArray[np.float64]:
     try:
         values = np.array(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -179,7 +212,7 @@ def _feature_array(values, what):
     return values
 
 
-def _image_shape(shape):
+def _image_shape(shape: Sequence[int]) -> tuple[int, ...]:
     try:
         shape = tuple(int(s) for s in shape)
     except (TypeError, ValueError):
@@ -189,7 +222,7 @@ def _image_shape(shape):
     return shape
 
 
-def _classes(classes, n_classes):
+def _classes(classes: ArrayLike | None, n_classes: int) -> NDArray[Any]:
     if classes is None:
         return np.arange(n_classes)
     classes = np.asarray(classes)

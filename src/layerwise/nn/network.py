@@ -1,15 +1,20 @@
 """Network: an ordered list of layers plus a loss."""
 
+from collections.abc import Iterable, Sequence
+from typing import Any, Self
+
 import numpy as np
 
 from ..errors import LayerwiseError
 from .config import DEFAULTS, default_init
-from .layers import Activation, Dropout, Layer, Linear, activation_layer, as_dtype, pack
+from .layers import Activation, Dropout, Layer, Linear, Parameter, activation_layer, as_dtype, pack
 from .losses import SoftmaxCrossEntropy
+from .types import Array, ArrayLike, DTypeLike, Labels
 
 
-def parse_spec(spec):
+def parse_spec(spec: str | Sequence[int]) -> list[int]:
     """ "64-48-32-10" (or a list of ints) -> [64, 48, 32, 10]."""
+    parts: list[str] | list[int]
     if isinstance(spec, str):
         parts = spec.replace("x", "-").split("-")
     else:
@@ -25,7 +30,7 @@ def parse_spec(spec):
     return sizes
 
 
-def _all_finite(X):
+def _all_finite(X: Array) -> bool:
     """True when no value of X is NaN or infinite. A NaN or an infinity makes the dot
     product of X with itself non-finite; that BLAS call is several times faster than
     np.isfinite(X).all(), which decides only when the dot product overflows."""
@@ -35,7 +40,7 @@ def _all_finite(X):
     return bool(np.isfinite(square)) or bool(np.isfinite(X).all())
 
 
-def _check_finite(X):
+def _check_finite(X: Array) -> None:
     if not _all_finite(X):
         raise LayerwiseError("X contains NaN or infinite values")
 
@@ -47,7 +52,9 @@ class Network:
     (a sigmoid after the last linear map, then softmax) is written exactly as it is.
     """
 
-    def __init__(self, layers, loss=None):
+    _flat: tuple[Array, Array, int]  # made by _packed: (values, grads, number of weight values)
+
+    def __init__(self, layers: Iterable[Layer], loss: SoftmaxCrossEntropy | None = None) -> None:
         layers = list(layers)
         if not layers or not all(isinstance(layer, Layer) for layer in layers):
             raise LayerwiseError("a Network needs a non-empty list of layers")
@@ -62,22 +69,22 @@ class Network:
             raise LayerwiseError("all Linear layers of a network must have the same dtype")
         self.layers = layers
         self.loss = SoftmaxCrossEntropy() if loss is None else loss
-        self._training = None
+        self._training: bool | None = None
         self._packed()
 
     @classmethod
     def from_spec(
         cls,
-        spec,
-        activation=DEFAULTS.activation,
-        output_activation=DEFAULTS.output_activation,
+        spec: str | Sequence[int],
+        activation: str = DEFAULTS.activation,
+        output_activation: str | None = DEFAULTS.output_activation,
         *,
-        dropout=DEFAULTS.dropout,
-        init=None,
-        dtype=DEFAULTS.dtype,
-        seed=DEFAULTS.seed,
-        negative_slope=0.01,
-    ):
+        dropout: float = DEFAULTS.dropout,
+        init: str | None = None,
+        dtype: DTypeLike = DEFAULTS.dtype,
+        seed: int | None = DEFAULTS.seed,
+        negative_slope: float = 0.01,
+    ) -> Self:
         """A fully connected network from sizes such as "64-256-128-10".
 
         ``activation`` follows every hidden Linear; ``output_activation`` (None = linear
@@ -91,7 +98,7 @@ class Network:
         activation_layer(activation)  # validates the names before any work
         activation_layer(output_activation or "identity")
         rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2 * len(sizes))]
-        layers = []
+        layers: list[Layer] = []
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             last = i == len(sizes) - 2
             layers.append(Linear(n_in, n_out, init=init, dtype=dtype, seed=rngs[2 * i]))
@@ -107,37 +114,37 @@ class Network:
     # --- shape and type -------------------------------------------------------------
 
     @property
-    def linears(self):
+    def linears(self) -> list[Linear]:
         return [layer for layer in self.layers if isinstance(layer, Linear)]
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
         return self.linears[0].n_in
 
     @property
-    def n_classes(self):
+    def n_classes(self) -> int:
         return self.linears[-1].n_out
 
     @property
-    def sizes(self):
+    def sizes(self) -> list[int]:
         linears = self.linears
         return [linears[0].n_in] + [layer.n_out for layer in linears]
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[np.floating]:
         return self.linears[0].dtype
 
-    def parameters(self):
+    def parameters(self) -> list[Parameter]:
         """Every Parameter, layer by layer, named "<layer index>.weight" and so on."""
         params = []
         for layer in self.layers:
             params.extend(layer.parameters())
         return params
 
-    def named_parameters(self):
+    def named_parameters(self) -> list[tuple[str, Parameter]]:
         return [(f"{i}.{p.name}", p) for i, layer in enumerate(self.layers) for p in layer.parameters()]
 
-    def _packed(self):
+    def _packed(self) -> tuple[Array, Array, int]:
         """The flat arrays that hold every parameter value and gradient (layers.pack),
         weights first, and the number of weight values: the L2 penalty is then one call
         on ``values[:n_weights]``. Packs again when a parameter was replaced."""
@@ -149,14 +156,14 @@ class Network:
             flat = self._flat = (values, grads, sum(p.value.size for p in weights))
         return flat
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_flat"}
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._packed()
 
-    def _l2_penalty(self, l2, n):
+    def _l2_penalty(self, l2: float, n: int) -> float:
         """lambda / (2N) * sum of squared weights (biases excluded), as in the tutorial."""
         if not l2:
             return 0.0
@@ -164,11 +171,11 @@ class Network:
         weights = values[:n_weights]
         return 0.5 * l2 / n * float(np.dot(weights, weights))
 
-    def get_weights(self):
+    def get_weights(self) -> list[Array]:
         """Copies of every parameter value, in ``parameters()`` order."""
         return [p.value.copy() for p in self.parameters()]
 
-    def set_weights(self, values):
+    def set_weights(self, values: Sequence[ArrayLike]) -> None:
         """Sets every parameter value from a list in ``parameters()`` order (copied)."""
         params = self.parameters()
         if len(values) != len(params):
@@ -179,14 +186,14 @@ class Network:
                 raise LayerwiseError(f"weights for {p.name} have shape {v.shape}, expected {p.value.shape}")
             np.copyto(p.value, v, casting="unsafe")
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> "Network":
         """A copy of this network in another dtype."""
         as_dtype(dtype)
         return Network([layer.astype(dtype) for layer in self.layers], loss=type(self.loss)())
 
     # --- the core ---------------------------------------------------------------------
 
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Self:
         """Training mode (dropout active) or inference mode (``train(False)``)."""
         if self._training is not mode:
             for layer in self.layers:
@@ -194,15 +201,15 @@ class Network:
             self._training = mode
         return self
 
-    def eval(self):
+    def eval(self) -> Self:
         return self.train(False)
 
-    def forward(self, X):
+    def forward(self, X: Array) -> Array:
         """The last layer's output for a batch already validated and of the network's dtype."""
         return self._forward(X, self.layers)
 
     @staticmethod
-    def _forward(X, layers, after_linear=False):
+    def _forward(X: Array, layers: Sequence[Layer], after_linear: bool = False) -> Array:
         for layer in layers:
             # An activation right after a Linear overwrites the Linear's output buffer.
             X = (
@@ -213,14 +220,14 @@ class Network:
             after_linear = isinstance(layer, Linear)
         return X
 
-    def backward(self, grad):
+    def backward(self, grad: Array) -> None:
         """Backpropagates dLoss/dOutput through the layers in reverse, filling every .grad."""
         layers = self.layers
         for layer in layers[:0:-1]:
-            grad = layer.backward(grad)
+            grad = layer.backward(grad)  # type: ignore[assignment]  # None only with input_grad=False
         layers[0].backward(grad, input_grad=False)
 
-    def _loss_and_gradients(self, X, y, l2):
+    def _loss_and_gradients(self, X: Array, y: Labels, l2: float) -> tuple[float, Array]:
         """forward, loss, backward on validated arrays; returns the loss and the last
         layer's output (valid until the next forward pass)."""
         out = self.forward(X)
@@ -233,7 +240,7 @@ class Network:
             grads[:n_weights] += (l2 / n) * values[:n_weights]  # d(penalty)/dW = lambda / N * W
         return loss, out
 
-    def loss_and_gradients(self, X, y, l2=0.0):
+    def loss_and_gradients(self, X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> float:
         """Forward pass, loss (mean cross-entropy + lambda/(2N) sum W^2), backward pass.
 
         Fills every parameter's ``grad`` and returns the loss. Uses training mode, so
@@ -245,29 +252,30 @@ class Network:
         self._packed()
         return self._loss_and_gradients(X, y, float(l2))[0]
 
-    def evaluate(self, X, y, l2=0.0):
+    def evaluate(self, X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> tuple[float, float]:
         """(loss, accuracy) in inference mode; the loss includes the L2 term."""
         self._packed()
         X = self.check_X(X)
         y = self.check_y(y, len(X))
         return self._evaluate(X, y, l2)
 
-    def _evaluate(self, X, y, l2=0.0):
+    def _evaluate(self, X: Array, y: Labels, l2: float = 0.0) -> tuple[float, float]:
         self.train(False)
         out = self.forward(X)
         loss = self.loss.forward(out, y) + self._l2_penalty(l2, len(X))
         accuracy = float(np.mean(out.argmax(axis=1) == y))
         return loss, accuracy
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> Array:
         """Class probabilities, shape (N, n_classes)."""
         return SoftmaxCrossEntropy.softmax(self._logits(X))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> Labels:
         """Predicted class indices, shape (N,)."""
-        return self._logits(X).argmax(axis=1)
+        labels: Labels = self._logits(X).argmax(axis=1)
+        return labels
 
-    def _logits(self, X):
+    def _logits(self, X: ArrayLike) -> Array:
         """The last layer's output in inference mode, for the public predict methods.
 
         Finiteness is checked on the first Linear's output rather than on X when that
@@ -289,7 +297,7 @@ class Network:
 
     # --- validation at the public boundary --------------------------------------------
 
-    def check_X(self, X, finite=True):
+    def check_X(self, X: ArrayLike, finite: bool = True) -> Array:
         """X as an aligned C-contiguous array of the network's dtype, or a clear error.
         ``finite=False`` leaves the check for NaN and infinities to the caller."""
         try:
@@ -306,12 +314,12 @@ class Network:
             raise LayerwiseError("X has no examples")
         # C order and aligned: arrays that arrive unaligned (unpickled from a byte stream
         # on a Dask worker, say) would keep NumPy from BLAS and its fast loops.
-        X = np.require(X, dtype=self.dtype, requirements="CA")
+        X = np.require(X, dtype=self.dtype, requirements=("C", "A"))
         if finite:
             _check_finite(X)
         return X
 
-    def check_y(self, y, n=None):
+    def check_y(self, y: ArrayLike, n: int | None = None) -> Labels:
         """y as an integer array of labels 0..K-1, or a clear error."""
         y = np.asarray(y)
         if y.ndim != 1:
@@ -330,6 +338,6 @@ class Network:
             raise LayerwiseError(f"label {bad} is out of range: the network has {k} classes (0..{k - 1})")
         return y
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
         return f"Network([\n{inner}\n], loss={self.loss!r})"

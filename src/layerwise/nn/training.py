@@ -2,49 +2,55 @@
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, Self
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..errors import LayerwiseError, TrainingDiverged
 from .callbacks import Callback
 from .config import DEFAULTS
 from .layers import Dropout
+from .network import Network
+from .optimizers import Optimizer
+from .types import Array, ArrayLike, Labels
 
 
 @dataclass
 class History:
     """What happened per epoch (one entry per epoch in each list)."""
 
-    train_loss: list = field(default_factory=list)
-    train_accuracy: list = field(default_factory=list)
-    val_loss: list = field(default_factory=list)
-    val_accuracy: list = field(default_factory=list)
-    lr: list = field(default_factory=list)
-    seconds: list = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_epoch: int | None = None
 
     @property
-    def epochs(self):
+    def epochs(self) -> int:
         return len(self.train_loss)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d: dict[str, Any]) -> Self:
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
-def _restore_finite(values, *candidates):
+def _restore_finite(values: Array, *candidates: Array) -> None:
     for candidate in candidates:
         if np.isfinite(candidate).all():
             np.copyto(values, candidate)
             return
 
 
-def seed_generators(net, seed):
+def seed_generators(net: Network, seed: int | None) -> np.random.Generator:
     """The generator fit() shuffles with, from ``seed``; it also reseeds the network's
     Dropout layers from ``seed``, so that the same seed gives bit-identical weights.
 
@@ -60,7 +66,7 @@ def seed_generators(net, seed):
     return rng
 
 
-def _check_classes(y, yv):
+def _check_classes(y: Labels, yv: Labels | None) -> None:
     """A training set needs two classes; a validation set only classes it has."""
     present = np.unique(y)
     if len(present) < 2:
@@ -76,28 +82,28 @@ def _check_classes(y, yv):
             )
 
 
-def _batches(n, batch_size, rng, shuffle):
+def _batches(n: int, batch_size: int, rng: np.random.Generator, shuffle: bool) -> list[NDArray[np.intp]]:
     order = rng.permutation(n) if shuffle else np.arange(n)
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
 def fit(
-    net,
-    X,
-    y,
+    net: Network,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    optimizer=None,
-    epochs=DEFAULTS.epochs,
-    batch_size=DEFAULTS.batch_size,
-    l2=DEFAULTS.l2,
-    validation_data=None,
-    seed=DEFAULTS.seed,
-    shuffle=True,
-    callbacks=(),
-    start_epoch=0,
-    history=None,
-    check_classes=True,
-):
+    optimizer: Optimizer | None = None,
+    epochs: int = DEFAULTS.epochs,
+    batch_size: int | None = DEFAULTS.batch_size,
+    l2: float = DEFAULTS.l2,
+    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    seed: int | np.random.Generator | None = DEFAULTS.seed,
+    shuffle: bool = True,
+    callbacks: Iterable[Callback] = (),
+    start_epoch: int = 0,
+    history: History | None = None,
+    check_classes: bool = True,
+) -> History:
     """Trains ``net`` in place and returns a History.
 
     The defaults (optimizer, epochs, batch size, l2, seed) are those of ``TrainConfig``.
@@ -124,11 +130,12 @@ def fit(
     if batch_size is not None and (int(batch_size) < 1):
         raise LayerwiseError(f"batch_size must be positive, not {batch_size}")
     batch = None if batch_size is None or int(batch_size) >= n else int(batch_size)  # None: full batch
-    Xv = yv = None
+    Xv: Array | None = None
+    yv: Labels | None = None
     if validation_data is not None:
-        Xv, yv = validation_data
-        Xv = net.check_X(Xv)
-        yv = net.check_y(yv, len(Xv))
+        Xv_raw, yv_raw = validation_data
+        Xv = net.check_X(Xv_raw)
+        yv = net.check_y(yv_raw, len(Xv))
     if check_classes:
         _check_classes(y, yv)
 
@@ -151,8 +158,19 @@ def fit(
 
 
 def _train_epochs(
-    net, train, validation, optimizer, epochs, start_epoch, batch_size, l2, rng, shuffle, history, callbacks
-):
+    net: Network,
+    train: tuple[Array, Labels],
+    validation: tuple[Array | None, Labels | None],
+    optimizer: Optimizer,
+    epochs: int,
+    start_epoch: int,
+    batch_size: int | None,
+    l2: float,
+    rng: np.random.Generator,
+    shuffle: bool,
+    history: History,
+    callbacks: list[Callback],
+) -> None:
     """The epochs of fit(); ``batch_size`` None means the full batch."""
     (X, y), (Xv, yv) = train, validation
     batch_callbacks = [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
@@ -188,6 +206,7 @@ def _train_epochs(
                 c.on_batch_end(b, len(yb), loss)
         logs = {"train_loss": loss_sum / n, "train_accuracy": correct / n}
         if Xv is not None:
+            assert yv is not None  # fit() sets the two together
             logs["val_loss"], logs["val_accuracy"] = net._evaluate(Xv, yv, l2)
         history.train_loss.append(logs["train_loss"])
         history.train_accuracy.append(logs["train_accuracy"])
