@@ -148,8 +148,8 @@ def fit(
         c.on_train_begin(net, history)
     # Overflow on the way to a diverging loss is reported once, as TrainingDiverged.
     with np.errstate(over="ignore", invalid="ignore"):
-        _train_epochs(
-            net, (X, y), (Xv, yv), optimizer, epochs, start_epoch, batch, l2, rng, shuffle, history, callbacks
+        _Loop(net, X, y, Xv, yv, optimizer, batch, l2, rng, shuffle, history, callbacks).run(
+            start_epoch, epochs
         )
     net.train(False)
     for c in callbacks:
@@ -157,67 +157,84 @@ def fit(
     return history
 
 
-def _train_epochs(
-    net: Network,
-    train: tuple[Array, Labels],
-    validation: tuple[Array | None, Labels | None],
-    optimizer: Optimizer,
-    epochs: int,
-    start_epoch: int,
-    batch_size: int | None,
-    l2: float,
-    rng: np.random.Generator,
-    shuffle: bool,
-    history: History,
-    callbacks: list[Callback],
-) -> None:
-    """The epochs of fit(); ``batch_size`` None means the full batch."""
-    (X, y), (Xv, yv) = train, validation
-    batch_callbacks = [c for c in callbacks if type(c).on_batch_end is not Callback.on_batch_end]
-    n = len(X)
-    params = net.parameters()
-    values = net._packed()[0]  # every parameter value, as one flat array
-    # Weights at the start of the last two epochs: when the loss turns NaN or infinite,
-    # the most recent of them that is finite is restored.
-    snapshots = (values.copy(), values.copy())
-    for epoch in range(start_epoch, start_epoch + epochs):
-        started = time.perf_counter()
-        np.copyto(snapshots[epoch % 2], values)
-        optimizer.set_epoch(epoch)
-        net.train(True)
-        batches = [None] if batch_size is None else _batches(n, batch_size, rng, shuffle)
+@dataclass
+class _Loop:
+    """What the epochs of one fit() work on (``batch_size`` None: the full batch)."""
+
+    net: Network
+    X: Array
+    y: Labels
+    Xv: Array | None
+    yv: Labels | None
+    optimizer: Optimizer
+    batch_size: int | None
+    l2: float
+    rng: np.random.Generator
+    shuffle: bool
+    history: History
+    callbacks: list[Callback]
+
+    def run(self, start_epoch: int, epochs: int) -> None:
+        self.params = self.net.parameters()
+        self.values = self.net._packed()[0]  # every parameter value, as one flat array
+        # Weights at the start of the last two epochs: when the loss turns NaN or infinite,
+        # the most recent of them that is finite is restored.
+        self.snapshots = (self.values.copy(), self.values.copy())
+        self.batch_callbacks = [
+            c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end
+        ]
+        for epoch in range(start_epoch, start_epoch + epochs):
+            started = time.perf_counter()
+            np.copyto(self.snapshots[epoch % 2], self.values)
+            self.optimizer.set_epoch(epoch)
+            self.net.train(True)
+            loss_sum, correct = self._batches(epoch)
+            if self._end_of_epoch(epoch, loss_sum, correct, started):
+                self.history.stopped_epoch = epoch
+                break
+
+    def _batches(self, epoch: int) -> tuple[float, float]:
+        """One epoch's optimizer steps; returns the summed loss and the correct predictions."""
+        X, y, n = self.X, self.y, len(self.X)
+        batches = [None] if self.batch_size is None else _batches(n, self.batch_size, self.rng, self.shuffle)
         loss_sum = correct = 0.0
         for b, idx in enumerate(batches):
             Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
-            loss, out = net._loss_and_gradients(Xb, yb, l2)
+            loss, out = self.net._loss_and_gradients(Xb, yb, self.l2)
             if not math.isfinite(loss):
-                _restore_finite(values, snapshots[epoch % 2], snapshots[(epoch - 1) % 2])
-                raise TrainingDiverged(
-                    f"training diverged at epoch {epoch + 1}: the loss became {loss}; the learning "
-                    f"rate ({optimizer.lr:g}) is probably too high or the inputs are not scaled; "
-                    "the network keeps its last finite weights",
-                    epoch=epoch + 1,
-                    history=history,
-                )
+                self._diverged(epoch, loss)
             loss_sum += loss * len(yb)
             correct += np.count_nonzero(out.argmax(axis=1) == yb)
-            optimizer.step(params)
-            for c in batch_callbacks:
+            self.optimizer.step(self.params)
+            for c in self.batch_callbacks:
                 c.on_batch_end(b, len(yb), loss)
+        return loss_sum, correct
+
+    def _diverged(self, epoch: int, loss: float) -> None:
+        _restore_finite(self.values, self.snapshots[epoch % 2], self.snapshots[(epoch - 1) % 2])
+        raise TrainingDiverged(
+            f"training diverged at epoch {epoch + 1}: the loss became {loss}; the learning "
+            f"rate ({self.optimizer.lr:g}) is probably too high or the inputs are not scaled; "
+            "the network keeps its last finite weights",
+            epoch=epoch + 1,
+            history=self.history,
+        )
+
+    def _end_of_epoch(self, epoch: int, loss_sum: float, correct: float, started: float) -> bool:
+        """Scores the epoch, records it and runs the callbacks; True when one says stop."""
+        n, history = len(self.X), self.history
         logs = {"train_loss": loss_sum / n, "train_accuracy": correct / n}
-        if Xv is not None:
-            assert yv is not None  # fit() sets the two together
-            logs["val_loss"], logs["val_accuracy"] = net._evaluate(Xv, yv, l2)
+        if self.Xv is not None:
+            assert self.yv is not None  # fit() sets the two together
+            logs["val_loss"], logs["val_accuracy"] = self.net._evaluate(self.Xv, self.yv, self.l2)
         history.train_loss.append(logs["train_loss"])
         history.train_accuracy.append(logs["train_accuracy"])
-        if Xv is not None:
+        if self.Xv is not None:
             history.val_loss.append(logs["val_loss"])
             history.val_accuracy.append(logs["val_accuracy"])
-        history.lr.append(optimizer.lr)
+        history.lr.append(self.optimizer.lr)
         history.seconds.append(time.perf_counter() - started)
         stop = False
-        for c in callbacks:
+        for c in self.callbacks:
             stop = bool(c.on_epoch_end(epoch, logs)) or stop
-        if stop:
-            history.stopped_epoch = epoch
-            break
+        return stop
