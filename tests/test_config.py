@@ -193,3 +193,17 @@ def test_the_readme_table_lists_every_setting_with_its_default():
         default = getattr(DEFAULTS, name)
         assert parse_setting(name, rows[flag]) == default or (rows[flag] == "none" and default is None), name
     assert TUTORIAL.replace(epochs=5).epochs == 5
+
+
+def test_a_checkpoint_of_layerwise_0_1_records_settings_that_still_read(tmp_path):
+    from layerwise.experiments.training import recorded_config
+
+    old = {"data": "digits", "hidden": [16], "activation": "relu", "output_activation": None, "dropout": 0.0,
+           "init": "he_uniform", "dtype": "float32", "optimizer": "adam", "lr": 0.001, "momentum": None,
+           "nesterov": None, "batch_size": 64, "epochs": 8, "l2": 0.0, "schedule": "constant",
+           "early_stopping": False, "patience": None, "validation": 0.1, "scaling": "unit", "label_column": 0,
+           "seed": 0}  # fmt: skip
+    config = recorded_config({"settings": old}, tmp_path / "checkpoint.safetensors")
+    assert config == TrainConfig(hidden=(16,), init="he_uniform", lr=0.001, batch_size=64, epochs=8)
+    with pytest.raises(lw.LayerwiseError, match="records settings that cannot be used: epochs"):
+        recorded_config({"settings": {**old, "epochs": "many"}}, tmp_path / "checkpoint.safetensors")

@@ -17,7 +17,7 @@ from ..io.atomic import remove_temporaries
 from ..io.checkpoint import CHECKPOINT_FILENAME, Checkpointer, load_checkpoint, restore
 from ..io.model_file import MODEL_FILENAME
 from ..nn import History, Model, fit
-from ..nn.config import TrainConfig
+from ..nn.config import OPTIONAL_SETTINGS, TrainConfig
 from ..nn.training import seed_generators
 
 
@@ -159,6 +159,8 @@ def recorded_config(metadata, path):
     settings = metadata.get("settings")
     if not isinstance(settings, dict):
         raise LayerwiseError(f"{path} does not record the settings of a layerwise train run")
+    # layerwise 0.1 recorded None for the settings that did not apply (momentum with adam...)
+    settings = {k: v for k, v in settings.items() if v is not None or k in OPTIONAL_SETTINGS}
     try:
         return TrainConfig.from_dict(settings)
     except LayerwiseError as e:

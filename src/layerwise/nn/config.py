@@ -28,6 +28,7 @@ SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float32", "float64")
 NO_ACTIVATION = ("none", "identity", "linear")  # an output activation that leaves the logits as they are
 DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01}
+OPTIONAL_SETTINGS = ("lr", "init", "output_activation", "batch_size")  # None is a value of these
 MAX_VALUES = 10_000  # values in one list: more is a typo, not a search
 _RANGE = re.compile(r"^\s*(logspace|linspace|geomspace)\(\s*([^,()]+),\s*([^,()]+),\s*([^,()]+)\)\s*$")
 
@@ -270,8 +271,7 @@ def is_number(value: object) -> bool:
 
 
 def _check_type(name: str, kind: str, value: object) -> None:
-    optional = name in ("lr", "init", "output_activation", "batch_size")
-    if value is None and optional:
+    if value is None and name in OPTIONAL_SETTINGS:
         return
     ok: Callable[[Any], bool] = {
         "text": lambda v: isinstance(v, str) and v != "",
