@@ -24,7 +24,7 @@ STEPS_PER_EPOCH = 12  # 721 training digits in batches of 64
 
 # The command line, killed with SIGKILL after a number of optimizer steps: a crash at a
 # known point, part-way through an epoch.
-KILLER = [sys.executable, str(Path(__file__).with_name("kill_hooks.py")), "after-steps"]
+KILLER = [sys.executable, str(Path(__file__).resolve().parents[1] / "kill_hooks.py"), "after-steps"]
 
 
 def weights(run_dir):
@@ -154,7 +154,7 @@ def test_the_robustness_guide_example_runs(tmp_path, monkeypatch, capsys):
     from pathlib import Path
 
     monkeypatch.chdir(tmp_path)
-    guide = Path(__file__).resolve().parents[1] / "docs" / "robustness.md"
+    guide = Path(__file__).resolve().parents[2] / "docs" / "robustness.md"
     (block,) = re.findall(r"```python\n(.*?)```", guide.read_text(), flags=re.S)
     exec(compile(block, "docs/robustness.md", "exec"), {})
     assert capsys.readouterr().out == "6\n"

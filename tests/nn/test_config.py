@@ -17,7 +17,7 @@ from layerwise.nn.config import DEFAULTS, TrainConfig, parse_candidates, parse_s
 from layerwise.sklearn import LayerwiseClassifier
 
 SETTINGS = [f.name for f in fields(TrainConfig)]
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def subparser(name):

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from test_datasets import write_mnist_folder
+from idx_files import write_mnist_folder
 
 from layerwise.cli import main
 from layerwise.io.model_file import load as load_model

@@ -115,7 +115,7 @@ def test_absurd_image_counts_fail_before_allocating(tmp_path, count):
         assert peak < ALLOWANCE
 
 
-FINDINGS = sorted((Path(__file__).parent / "fuzz" / "findings").iterdir())
+FINDINGS = sorted((Path(__file__).resolve().parents[1] / "fuzz" / "findings").iterdir())
 
 
 @pytest.mark.parametrize("finding", FINDINGS, ids=[p.name for p in FINDINGS])

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from test_datasets import idx_bytes, write_mnist_folder
+from idx_files import idx_bytes, write_mnist_folder
 
 from layerwise.cli import main
 

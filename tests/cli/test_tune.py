@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow  # end-to-end searches in subprocesses and on Dask
 
 BIN = Path(sys.executable).parent
 # Kills at known points (a trial counter), never at a moment read off the clock.
-HOOKS = str(Path(__file__).with_name("kill_hooks.py"))
+HOOKS = str(Path(__file__).resolve().parents[1] / "kill_hooks.py")
 # A 6-trial grid of the tutorial's network on the digits, small enough to run in seconds.
 GRID = ["--grid", "l2=0.01,1,10", "--grid", "hidden=48,32;32", "--optimizer", "sgd", "--lr", "0.2",
         "--batch-size", "full", "--activation", "sigmoid", "--output-activation", "sigmoid",
