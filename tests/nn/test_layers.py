@@ -32,6 +32,22 @@ def test_activation_backward_matches_finite_differences(layer):
     assert np.linalg.norm(analytic - numeric) / np.linalg.norm(analytic + numeric) < 1e-8
 
 
+def test_linear_bias_gradient_does_not_depend_on_what_memory_held(monkeypatch):
+    # A new buffer's memory holds whatever was there before; one that happens to start with
+    # 1.0 once made the bias gradient's column sum go wrong.
+    def dirty_empty(shape, dtype=float, **kwargs):
+        out = np.full(shape, 7.0, dtype)
+        out.reshape(-1)[:1] = 1.0
+        return out
+
+    layer = lw.Linear(4, 3, dtype="float64", seed=0)
+    g = np.random.default_rng(0).normal(size=(5, 3))
+    monkeypatch.setattr(np, "empty", dirty_empty)
+    layer.forward(np.ones((5, 4)))
+    layer.backward(g)
+    np.testing.assert_allclose(layer.bias.grad, g.sum(axis=0))
+
+
 def test_linear_backward_matches_finite_differences():
     rng = np.random.default_rng(2)
     layer = lw.Linear(4, 3, dtype="float64", seed=0)

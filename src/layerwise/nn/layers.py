@@ -124,15 +124,20 @@ class Layer(ABC):
         """A copy of this layer in another dtype (parameters converted, buffers dropped)."""
         return copy.deepcopy(self)
 
-    def _buffer(self, kind: str, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Array:
-        """A reusable output array for this kind of result and this shape."""
+    def _buffer(
+        self, kind: str, shape: tuple[int, ...], dtype: np.dtype[Any], fill: float | None = None
+    ) -> Array:
+        """A reusable output array for this kind of result and this shape; a new one holds
+        ``fill`` everywhere when given (its contents are undefined otherwise)."""
         buffers: dict[tuple[str, tuple[int, ...]], Array] = self.__dict__.setdefault("_buffers", {})
         out = buffers.get((kind, shape))
         if out is not None and out.dtype == dtype:
             return out
         if len(self._buffers) >= 3 * self._max_buffers:
             self._buffers.pop(next(iter(self._buffers)))
-        out = self._buffers[kind, shape] = np.empty(shape, dtype)
+        out = self._buffers[kind, shape] = (
+            np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
+        )
         return out
 
     def __getstate__(self) -> dict[str, Any]:
@@ -191,9 +196,7 @@ class Linear(Layer):
         x = self._x
         np.matmul(x.T, grad, out=self.weight.grad)
         # The column sum as a BLAS call: ones @ grad is several times faster than sum(axis=0).
-        ones = self._buffer("ones", (grad.shape[0],), grad.dtype)
-        if ones[0] != 1:
-            ones.fill(1)
+        ones = self._buffer("ones", (grad.shape[0],), grad.dtype, fill=1.0)
         np.dot(ones, grad, out=self.bias.grad)
         if not input_grad:
             return None
