@@ -5,7 +5,11 @@ tutorial's lambda: the loss gets alpha/(2N) sum ||W||^2 with N the batch size, a
 plus the project's ``output_activation``, ``dropout``, ``dtype`` and ``init``.
 """
 
+from pathlib import Path
+from typing import Any, Self
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -92,7 +96,7 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
 
     # --- training -------------------------------------------------------------------
 
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Trains for up to ``max_iter`` epochs (from the current weights with warm_start)."""
         warm = self.warm_start and hasattr(self, "network_")
         X, y = validate_data(self, X, y, reset=not warm, dtype=(np.float64, np.float32))
@@ -105,7 +109,7 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         self._optimizer = self._make_optimizer()
         return self._train(X, y_index, self.max_iter, stopping=True)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> Self:
         """One epoch over (X, y). The first call needs ``classes``, all labels to expect."""
         first = not hasattr(self, "network_")
         X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32))
@@ -225,36 +229,36 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         net = self.network_ if self.network_.dtype == np.float64 else self.network_.astype("float64")
         return net.eval().forward(net.check_X(X)).copy()
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         z = self._logits(X)
         z -= z.max(axis=1, keepdims=True)
         z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
         return z
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         return np.exp(self.predict_log_proba(X))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> NDArray[Any]:
         index = self._logits(X).argmax(axis=1)
         return self.classes_[index]
 
     # --- models -----------------------------------------------------------------------
 
-    def to_model(self):
+    def to_model(self) -> Model:
         """The fitted network with its labels and settings, as a layerwise Model."""
         check_is_fitted(self)
         params = {k: v for k, v in self.get_params().items() if k != "random_state"}
         params["hidden_layer_sizes"] = self._hidden_sizes()
         return Model(self.network_, classes=self.classes_, metadata={"estimator": params})
 
-    def save(self, path):
+    def save(self, path: str | Path) -> Path:
         """Writes the fitted classifier as a layerwise model file (see ``lw.save``)."""
         from .io.model_file import save
 
         return save(self.to_model(), path)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | Path) -> Self:
         """A fitted classifier from a model file written by ``save`` or ``lw.save``."""
         from .io.model_file import load
 
