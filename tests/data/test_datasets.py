@@ -5,14 +5,12 @@ import struct
 
 import numpy as np
 import pytest
-
-import layerwise as lw
 from idx_files import idx_bytes, tiny_images, write_idx, write_mnist_folder
 
+import layerwise as lw
 from layerwise import data as datasets
 from layerwise.data import load, load_csv, load_digits, load_idx, load_npz, read_idx
 from layerwise.data.preprocessing import fit_preprocessing, stratified_split
-
 
 # --- IDX -------------------------------------------------------------------------------
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LayerwiseError
-from .preprocessing import stratified_split
 from .digits import tutorial_split
 from .files import load_csv, load_npz
 from .idx import image_shape, load_idx, read_idx, read_idx_type
+from .preprocessing import stratified_split
 
 __all__ = ["Dataset", "load", "load_csv", "load_digits", "load_idx", "load_npz", "read_idx", "search_path"]
 
