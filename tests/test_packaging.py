@@ -38,7 +38,8 @@ def test_the_test_extra_lists_every_distribution_the_tests_import():
     project = PYPROJECT["project"]
     extras = project["optional-dependencies"]
     available = declared(project["dependencies"] + extras["test"], extras)
-    local = {path.stem for path in (ROOT / "tests").rglob("*.py")} | {"fuzz", "layerwise"}
+    local = {path.stem for folder in ("tests", "docs", "examples") for path in (ROOT / folder).rglob("*.py")}
+    local |= {"fuzz", "layerwise"}
     imported = set()
     for path in (ROOT / "tests").glob("*.py"):  # tests/fuzz is run by `make fuzz`, with its own extra
         for node in ast.walk(ast.parse(path.read_text())):

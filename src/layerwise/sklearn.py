@@ -25,22 +25,144 @@ from .nn.model import Model
 class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
     """A fully connected network trained with softmax cross-entropy.
 
-    Parameters as in ``sklearn.neural_network.MLPClassifier``: ``hidden_layer_sizes``,
-    ``activation`` ("relu", "logistic"/"sigmoid", "tanh", "identity", "leaky_relu"),
-    ``solver`` ("adam" or "sgd"), ``alpha``, ``batch_size`` ("auto" = min(200, n), None =
-    the full batch),
-    ``learning_rate_init``, ``max_iter`` (epochs), ``shuffle``, ``random_state``, ``tol``,
-    ``warm_start``, ``momentum``, ``nesterovs_momentum``, ``early_stopping``,
-    ``validation_fraction``, ``beta_1``, ``beta_2``, ``epsilon``, ``n_iter_no_change``.
-    The project's own: ``output_activation`` (None = linear logits; "sigmoid" is the
-    tutorial's head), ``dropout``, ``dtype`` ("float32" or "float64"), ``init``.
-    The defaults are those of ``TrainConfig`` (as in `layerwise train`), not MLPClassifier's:
-    hidden layers (256, 128), 20 epochs, batches of 128, ``alpha`` 0, the learning rate by
-    solver (1e-3 for adam, 0.01 for sgd), no Nesterov momentum, patience 5.
+    A scikit-learn classifier around a layerwise Network. The parameters are those of
+    ``sklearn.neural_network.MLPClassifier`` where they mean the same thing, plus the
+    project's own ``output_activation``, ``dropout``, ``dtype`` and ``init``. The defaults
+    are those of ``TrainConfig`` (as in `layerwise train`), not MLPClassifier's: hidden
+    layers (256, 128), 20 epochs, batches of 128, ``alpha`` 0, the learning rate by solver
+    (1e-3 for adam, 0.01 for sgd), no Nesterov momentum, patience 5. The parameters are
+    checked when training starts, as training settings.
 
-    Fitted attributes: ``classes_``, ``n_features_in_``, ``network_`` (the Network),
-    ``loss_curve_``, ``validation_scores_`` (with early stopping), ``n_iter_``.
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (256, 128)
+        The size of each hidden layer, in order (an int: one hidden layer), as
+        MLPClassifier's ``hidden_layer_sizes``. Default: ``TrainConfig.hidden``.
+    activation : str, default "relu"
+        The activation after every hidden layer: "relu", "logistic"/"sigmoid", "tanh",
+        "identity" or "leaky_relu", as MLPClassifier's ``activation`` (plus
+        "leaky_relu"). Default: ``TrainConfig.activation``.
+    solver : {"adam", "sgd"}, default "adam"
+        The optimizer, as MLPClassifier's ``solver`` (without "lbfgs"). Default:
+        ``TrainConfig.optimizer``.
+    alpha : float, default 0.0
+        The L2 penalty, as MLPClassifier's ``alpha``: the tutorial's lambda, the loss gets
+        alpha/(2N) sum ||W||^2 with N the batch size, as in both. Default:
+        ``TrainConfig.l2``.
+    batch_size : int, "auto" or None, default 128
+        Examples per step, as MLPClassifier's ``batch_size``: "auto" = min(200, n), None
+        = the full batch. Default: ``TrainConfig.batch_size``.
+    learning_rate_init : float or None, default None
+        The learning rate, as MLPClassifier's ``learning_rate_init``; None: by solver,
+        1e-3 for adam and 0.01 for sgd. Default: ``TrainConfig.lr``.
+    max_iter : int, default 20
+        The most epochs ``fit`` runs, as MLPClassifier's ``max_iter``. Default:
+        ``TrainConfig.epochs``.
+    shuffle : bool, default True
+        Shuffle the training examples at each epoch, as MLPClassifier's ``shuffle`` (and
+        with its default).
+    random_state : int, RandomState instance or None, default None
+        The seed of the initial weights, the shuffles, dropout and the validation split,
+        as MLPClassifier's ``random_state`` (and with its default): an int makes training
+        reproducible; otherwise a seed is drawn from the RandomState (None: NumPy's global
+        one).
+    tol : float, default 1e-4
+        The least improvement that counts, as MLPClassifier's ``tol`` (and with its
+        default): ``fit`` stops when the training loss (with ``early_stopping``, the
+        validation accuracy) has not improved by more than ``tol`` for
+        ``n_iter_no_change`` epochs.
+    warm_start : bool, default False
+        ``fit`` goes on from the current weights (and classes) instead of starting anew,
+        as MLPClassifier's ``warm_start`` (and with its default); the optimizer starts
+        anew at each call of ``fit``.
+    momentum : float, default 0.9
+        SGD's momentum, as MLPClassifier's ``momentum``. Default: ``TrainConfig.momentum``.
+    nesterovs_momentum : bool, default False
+        Nesterov momentum for SGD, as MLPClassifier's ``nesterovs_momentum``. Default:
+        ``TrainConfig.nesterov``.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training examples (stratified when every
+        class can be) and stop when the validation accuracy has not improved by more than
+        ``tol`` for ``n_iter_no_change`` epochs; the network ends with the weights of its
+        best epoch. As MLPClassifier's ``early_stopping``. Default:
+        ``TrainConfig.early_stopping``.
+    validation_fraction : float, default 0.1
+        The share of the training examples held out with ``early_stopping``, as
+        MLPClassifier's ``validation_fraction``. Default: ``TrainConfig.validation``.
+    beta_1 : float, default 0.9
+        Adam's first-moment decay, as MLPClassifier's ``beta_1``. Default:
+        ``TrainConfig.beta1``.
+    beta_2 : float, default 0.999
+        Adam's second-moment decay, as MLPClassifier's ``beta_2``. Default:
+        ``TrainConfig.beta2``.
+    epsilon : float, default 1e-8
+        Adam's epsilon, as MLPClassifier's ``epsilon``. Default: ``TrainConfig.eps``.
+    n_iter_no_change : int, default 5
+        The patience: epochs without improvement (see ``tol``) before ``fit`` stops, as
+        MLPClassifier's ``n_iter_no_change``. Default: ``TrainConfig.patience``.
+    output_activation : str or None, default None
+        The project's own: the activation after the last linear layer, before the
+        softmax; None = linear logits ("sigmoid" is the tutorial's head). No
+        MLPClassifier parameter. Default: ``TrainConfig.output_activation``.
+    dropout : float, default 0.0
+        The project's own: the dropout rate after each hidden activation, in [0, 1). No
+        MLPClassifier parameter. Default: ``TrainConfig.dropout``.
+    dtype : {"float32", "float64"}, default "float32"
+        The project's own: the network's dtype. No MLPClassifier parameter. Default:
+        ``TrainConfig.dtype``.
+    init : str or None, default None
+        The project's own: the weight initialisation, "glorot_uniform", "he_uniform" or
+        "he_normal"; None = he_uniform for ReLU-like activations, else glorot_uniform. No
+        MLPClassifier parameter. Default: ``TrainConfig.init``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted; output i of the network is ``classes_[i]``.
+    n_features_in_ : int
+        The number of features seen in training.
+    network_ : Network
+        The Network.
+    loss_curve_ : list of float
+        The training loss of each epoch since the network was made.
+    validation_scores_ : list of float or None
+        The validation accuracy of each epoch, with early stopping; None without.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``; None without early stopping.
+    n_iter_ : int
+        The epochs run since the network was made.
+
+    See Also
+    --------
+    layerwise.fit : Train a Network.
+
+    Notes
+    -----
     Probabilities are computed in float64, so they do not depend on how rows are batched.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.sklearn import LayerwiseClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((60, 4))
+    >>> y = np.where(X[:, 0] > 0.5, "high", "low")
+    >>> clf = LayerwiseClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    >>> clf.fit(X, y).classes_.tolist()
+    ['high', 'low']
+    >>> clf.network_.sizes, clf.n_features_in_, clf.n_iter_, len(clf.loss_curve_)
+    ([4, 8, 2], 4, 5, 5)
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+
+    In a scikit-learn pipeline:
+
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> pipeline = make_pipeline(StandardScaler(), clf).fit(X, y)
+    >>> pipeline.predict(X[:3]).shape
+    (3,)
     """
 
     def __init__(
@@ -97,7 +219,48 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
     # --- training -------------------------------------------------------------------
 
     def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
-        """Trains for up to ``max_iter`` epochs (from the current weights with warm_start)."""
+        """Train for up to ``max_iter`` epochs (from the current weights with warm_start).
+
+        Training stops before ``max_iter`` epochs when the training loss (with
+        ``early_stopping``, the validation accuracy) has not improved by more than ``tol``
+        for ``n_iter_no_change`` epochs. Without ``warm_start``, or at the first call, a
+        new network is made from ``random_state``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Training examples, one per row.
+        y : array_like of shape (n_samples,)
+            Their class labels (two classes or more); with ``warm_start``, after the first
+            call, only labels of ``classes_``.
+
+        Returns
+        -------
+        LayerwiseClassifier
+            The classifier itself, fitted.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid (a LayerwiseError, which is a ValueError, naming the
+            setting), X has NaN or infinite values or (with ``warm_start``) a different
+            number of features, y is not class labels, holds a single class or (with
+            ``warm_start``) labels not seen before, or training diverged.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> y = (X[:, 0] > 0.5).astype(int)
+        >>> clf = LayerwiseClassifier(8, max_iter=3, warm_start=True, random_state=0)
+        >>> clf.fit(X, y).n_iter_
+        3
+        >>> clf.fit(X, y).n_iter_  # warm_start: 3 more epochs from the current weights
+        6
+        """
         warm = self.warm_start and hasattr(self, "network_")
         X, y = validate_data(self, X, y, reset=not warm, dtype=(np.float64, np.float32))
         self._check_params()
@@ -110,7 +273,50 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         return self._train(X, y_index, self.max_iter, stopping=True)
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> Self:
-        """One epoch over (X, y). The first call needs ``classes``, all labels to expect."""
+        """Train one epoch over (X, y).
+
+        The first call needs ``classes``, all labels to expect, and makes the network from
+        ``random_state``; later calls go on from the current weights. There is no early
+        stopping, and a batch may hold a single class.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Training examples, one per row.
+        y : array_like of shape (n_samples,)
+            Their class labels, all of them in ``classes``.
+        classes : array_like of shape (n_classes,), optional
+            All labels to expect: needed at the first call; at later calls, if given, they
+            must be those of the first call.
+
+        Returns
+        -------
+        LayerwiseClassifier
+            The classifier itself, fitted.
+
+        Raises
+        ------
+        ValueError
+            If ``classes`` is missing at the first call or differs from the first call's,
+            y holds labels not seen before, a parameter is invalid, X has NaN or infinite
+            values or a different number of features than at the first call, or training
+            diverged.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> y = (X[:, 0] > 0.5).astype(int)
+        >>> clf = LayerwiseClassifier(hidden_layer_sizes=(8,), random_state=0)
+        >>> for batch in range(3):
+        ...     rows = slice(20 * batch, 20 * batch + 20)
+        ...     clf = clf.partial_fit(X[rows], y[rows], classes=[0, 1])
+        >>> clf.n_iter_, clf.classes_.tolist()
+        (3, [0, 1])
+        """
         first = not hasattr(self, "network_")
         X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32))
         if first:
@@ -230,36 +436,248 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         return net.eval().forward(net.check_X(X)).copy()
 
     def predict_log_proba(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Return the log of each class's probability for each row of X.
+
+        Computed in float64, so that the values do not depend on how rows are batched.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The examples, one per row.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probabilities, float64; column i is the class ``classes_[i]``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the classifier is not fitted.
+        ValueError
+            If X has NaN or infinite values or not ``n_features_in_`` features.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> y = (X[:, 0] > 0.5).astype(int)
+        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+        >>> log_p = clf.predict_log_proba(X[:3])
+        >>> log_p.shape, log_p.dtype
+        ((3, 2), dtype('float64'))
+        >>> bool(np.allclose(np.exp(log_p), clf.predict_proba(X[:3])))
+        True
+        """
         z = self._logits(X)
         z -= z.max(axis=1, keepdims=True)
         z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
         return z
 
     def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Return each class's probability for each row of X.
+
+        Computed in float64, so that the values do not depend on how rows are batched.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The examples, one per row.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Probabilities, float64, each row summing to 1; column i is the class
+            ``classes_[i]``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the classifier is not fitted.
+        ValueError
+            If X has NaN or infinite values or not ``n_features_in_`` features.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> y = (X[:, 0] > 0.5).astype(int)
+        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+        >>> p = clf.predict_proba(X[:3])
+        >>> p.shape, p.sum(axis=1).round(6).tolist()
+        ((3, 2), [1.0, 1.0, 1.0])
+        """
         return np.exp(self.predict_log_proba(X))
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
+        """Return the most probable class label of each row of X.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The examples, one per row.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the classifier is not fitted.
+        ValueError
+            If X has NaN or infinite values or not ``n_features_in_`` features.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> y = np.where(X[:, 0] > 0.5, "high", "low")
+        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+        >>> labels = clf.predict(X[:3])
+        >>> labels.shape, set(labels) <= {"high", "low"}
+        ((3,), True)
+        """
         index = self._logits(X).argmax(axis=1)
         return self.classes_[index]
 
     # --- models -----------------------------------------------------------------------
 
     def to_model(self) -> Model:
-        """The fitted network with its labels and settings, as a layerwise Model."""
+        """Return the fitted network with its labels and settings, as a layerwise Model.
+
+        The Model shares the classifier's Network. Its metadata holds the constructor's
+        parameters (all but ``random_state``) under "estimator", which ``load`` reads back.
+
+        Returns
+        -------
+        Model
+            The network, ``classes_`` as its labels, no preprocessing.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the classifier is not fitted.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> y = np.where(X[:, 0] > 0.5, "high", "low")
+        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+        >>> model = clf.to_model()
+        >>> model.classes.tolist(), model.metadata["estimator"]["hidden_layer_sizes"]
+        (['high', 'low'], [8])
+        >>> bool(np.array_equal(model.predict(X), clf.predict(X)))
+        True
+        """
         check_is_fitted(self)
         params = {k: v for k, v in self.get_params().items() if k != "random_state"}
         params["hidden_layer_sizes"] = self._hidden_sizes()
         return Model(self.network_, classes=self.classes_, metadata={"estimator": params})
 
     def save(self, path: str | Path) -> Path:
-        """Writes the fitted classifier as a layerwise model file (see ``lw.save``)."""
+        """Write the fitted classifier as a layerwise model file (see ``lw.save``).
+
+        The file holds ``to_model()``: the network, the labels and the constructor's
+        parameters; ``LayerwiseClassifier.load`` and ``lw.load`` read it.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write (exactly this name, atomically); its folder must exist.
+
+        Returns
+        -------
+        Path
+            ``path``, as a Path.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the classifier is not fitted.
+        LayerwiseError
+            If the file cannot be written, or a label is neither a string nor a number.
+
+        Examples
+        --------
+        >>> import os
+        >>> import tempfile
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> y = (X[:, 0] > 0.5).astype(int)
+        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = clf.save(os.path.join(folder, "clf.safetensors"))
+        ...     model = lw.load(path)
+        >>> path.name, model.network.sizes
+        ('clf.safetensors', [4, 8, 2])
+        """
         from .io.model_file import save
 
         return save(self.to_model(), path)
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        """A fitted classifier from a model file written by ``save`` or ``lw.save``."""
+        """Return a fitted classifier from a model file written by ``save`` or ``lw.save``.
+
+        The constructor's parameters are those saved with the model (``random_state`` is
+        not saved; a file that ``lw.save`` wrote from a Network has none, and gets the
+        defaults). The training
+        history is not saved: ``loss_curve_`` is empty, ``n_iter_`` 0, and
+        ``validation_scores_`` and ``best_validation_score_`` are None.
+
+        Parameters
+        ----------
+        path : str or Path
+            A model file, or a run directory holding one.
+
+        Returns
+        -------
+        LayerwiseClassifier
+            The classifier, fitted: it predicts as the saved network does.
+
+        Raises
+        ------
+        LayerwiseError
+            If the file cannot be read or is not a valid model file, or if it has
+            preprocessing (load it with ``lw.load`` to apply it).
+
+        Examples
+        --------
+        >>> import os
+        >>> import tempfile
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> y = (X[:, 0] > 0.5).astype(int)
+        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = clf.save(os.path.join(folder, "clf.safetensors"))
+        ...     loaded = LayerwiseClassifier.load(path)
+        >>> loaded.max_iter, loaded.n_iter_, loaded.loss_curve_
+        (3, 0, [])
+        >>> bool(np.array_equal(loaded.predict(X), clf.predict(X)))
+        True
+        """
         from .io.model_file import load
 
         model = load(path)

@@ -207,3 +207,9 @@ def test_a_checkpoint_of_layerwise_0_1_records_settings_that_still_read(tmp_path
     assert config == TrainConfig(hidden=(16,), init="he_uniform", lr=0.001, batch_size=64, epochs=8)
     with pytest.raises(lw.LayerwiseError, match="records settings that cannot be used: epochs"):
         recorded_config({"settings": {**old, "epochs": "many"}}, tmp_path / "checkpoint.safetensors")
+
+
+def test_settings_the_optimizer_refuses_are_refused_when_the_config_is_made():
+    with pytest.raises(lw.LayerwiseError, match="Nesterov"):
+        TrainConfig(optimizer="sgd", momentum=0.0, nesterov=True)
+    assert parse_candidates("lr", "0.01,none") == [0.01, None]

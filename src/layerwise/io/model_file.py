@@ -49,11 +49,61 @@ def save(
     preprocessing: Preprocessing | dict[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Writes a Network (or a Model) to exactly ``path``, atomically; returns the Path.
+    """Write a Network (or a Model) to exactly ``path``, atomically, and return the Path.
 
-    ``classes``: the label of each output (default: the Model's, else 0..K-1);
-    ``preprocessing``: a Preprocessing or a dict of its fields (scale, mean, std,
-    image_shape, pixel_max); ``metadata``: a dict of JSON values kept with the model.
+    The file is written whole or not at all (a temporary file in the same folder, then a
+    rename); no suffix is added to ``path``. Its format is described in this module's
+    docstring: the weights as safetensors, everything else as JSON metadata.
+
+    Parameters
+    ----------
+    net : Network or Model
+        The network to save, or a Model whose network, labels, preprocessing and metadata
+        are saved (each of them unless given below).
+    path : str or os.PathLike
+        The file to write; its folder must exist. An existing file is replaced.
+    classes : array_like of shape (n_classes,), optional
+        The label of each output, strings or numbers (default: the Model's, else
+        0..K-1).
+    preprocessing : Preprocessing or dict, optional
+        A Preprocessing or a dict of its fields (scale, mean, std, image_shape,
+        pixel_max); default: the Model's, else none.
+    metadata : mapping, optional
+        A dict of JSON values kept with the model (default: the Model's, else empty).
+
+    Returns
+    -------
+    Path
+        ``path``, as a Path.
+
+    Raises
+    ------
+    LayerwiseError
+        If ``net`` is neither a Network nor a Model, has a layer that cannot be saved, a
+        label that is neither a string nor a number, preprocessing that does not fit the
+        network, metadata that is not JSON (NaN included), or if the file cannot be
+        written.
+
+    See Also
+    --------
+    load : Read a model file back as a Model.
+    to_onnx : Export a model as an ONNX graph.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> net = lw.Network.from_spec("4-8-3", seed=0)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "model.safetensors")
+    ...     path = lw.save(net, path, classes=["a", "b", "c"])
+    ...     model = lw.load(path)
+    >>> path.name
+    'model.safetensors'
+    >>> model.classes.tolist()
+    ['a', 'b', 'c']
     """
     model = Model.coerce(net)
     model = Model(
@@ -72,14 +122,79 @@ def save(
 
 
 def to_bytes(model):
-    """The model file's content for a Model."""
+    """Return the model file's content for a Model.
+
+    Parameters
+    ----------
+    model : Model
+        The model; its network, labels, preprocessing and metadata are written.
+
+    Returns
+    -------
+    bytes
+        What ``save`` writes to the file for ``model``.
+
+    Raises
+    ------
+    LayerwiseError
+        If the network has a layer that cannot be saved, a label is neither a string nor
+        a number, or the metadata is not JSON.
+
+    Examples
+    --------
+    >>> import json
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.io.model_file import to_bytes
+    >>> data = to_bytes(lw.Model(lw.Network.from_spec("4-8-3", seed=0)))
+    >>> n = int.from_bytes(data[:8], "little")
+    >>> json.loads(data[8 : 8 + n])["__metadata__"]["format"]
+    'layerwise-model'
+    """
     tensors, metadata = model_parts(model)
     return safetensors_bytes(tensors, metadata)
 
 
 def model_parts(model, fmt=FORMAT):
-    """A Model as (list of (name, array), metadata of strings): what a file of format
-    ``fmt`` holds for it; checkpoints add their own tensors and metadata."""
+    """Return a Model as (list of (name, array), metadata of strings).
+
+    That is what a file of format ``fmt`` holds for it; checkpoints add their own tensors
+    and metadata.
+
+    Parameters
+    ----------
+    model : Model
+        The model to describe.
+    fmt : str, default FORMAT
+        The file format named in the metadata: ``FORMAT`` ("layerwise-model") or
+        ``CHECKPOINT_FORMAT`` ("layerwise-checkpoint").
+
+    Returns
+    -------
+    tensors : list of (str, ndarray)
+        The network's parameters by name ("0.weight", "0.bias", ...), then the
+        preprocessing's mean and std where it has them ("preprocessing.mean", ...).
+    metadata : dict of str to str
+        The format and its version, the package version, and JSON text for the
+        architecture, class labels, preprocessing and the user's metadata.
+
+    Raises
+    ------
+    LayerwiseError
+        If the network has a layer that cannot be saved, a label is neither a string nor
+        a number, or the metadata is not JSON.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.io.model_file import model_parts
+    >>> tensors, metadata = model_parts(lw.Model(lw.Network.from_spec("4-8-3", seed=0)))
+    >>> [name for name, _ in tensors]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    >>> metadata["format"]
+    'layerwise-model'
+    """
     net = model.network
     tensors = [(name, p.value) for name, p in net.named_parameters()]
     prep = model.preprocessing
@@ -102,7 +217,37 @@ def model_parts(model, fmt=FORMAT):
 
 
 def architecture(net):
-    """The JSON description of a network: its layers in order, the loss and the dtype."""
+    """Return the JSON description of a network.
+
+    Parameters
+    ----------
+    net : Network
+        The network to describe.
+
+    Returns
+    -------
+    dict
+        Its layers in order, the loss and the dtype: ``layers`` (one dict per layer, with
+        its ``type`` and its sizes or settings), ``loss`` and ``dtype``.
+
+    Raises
+    ------
+    LayerwiseError
+        If the network has a layer that cannot be saved.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.io.model_file import architecture
+    >>> arch = architecture(lw.Network.from_spec("4-8-3", seed=0))
+    >>> [layer["type"] for layer in arch["layers"]]
+    ['Linear', 'ReLU', 'Linear']
+    >>> arch["layers"][0]
+    {'type': 'Linear', 'n_in': 4, 'n_out': 8}
+    >>> arch["loss"], arch["dtype"]
+    ('softmax_cross_entropy', 'float32')
+    """
     return {
         "layers": [_layer_json(layer) for layer in net.layers],
         "loss": "softmax_cross_entropy",
@@ -135,7 +280,35 @@ def _classes_json(classes):
 
 
 def dumps(obj):
-    """JSON text for a metadata value (no NaN), or a LayerwiseError."""
+    """Return JSON text for a metadata value (no NaN), or raise a LayerwiseError.
+
+    Parameters
+    ----------
+    obj : object
+        A JSON value; NumPy arrays and scalars are written as lists and numbers.
+
+    Returns
+    -------
+    str
+        The JSON text.
+
+    Raises
+    ------
+    LayerwiseError
+        If ``obj`` holds a value that is not JSON, or NaN or an infinity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.io.model_file import dumps
+    >>> dumps({"epochs": np.int64(3), "sizes": np.arange(2)})
+    '{"epochs": 3, "sizes": [0, 1]}'
+    >>> dumps(float("nan"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    layerwise.errors.LayerwiseError: metadata cannot be saved as JSON: ...
+    """
     return _dumps(obj)
 
 
@@ -152,6 +325,34 @@ def _dumps(obj):
 
 
 def safetensors_bytes(tensors, metadata):
+    """Return the bytes of a safetensors file holding ``tensors`` and ``metadata``.
+
+    The file is ``8-byte little-endian header length | JSON header | tensor bytes``; the
+    header is padded with spaces to a multiple of 8 bytes, so that the tensors start
+    aligned, and the tensors follow one another in the order given, little-endian.
+
+    Parameters
+    ----------
+    tensors : list of (str, array_like)
+        Each tensor's name and values, float32 or float64 (the only dtypes written).
+    metadata : dict of str to str
+        The header's ``__metadata__``.
+
+    Returns
+    -------
+    bytes
+        The file's content.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.io.model_file import safetensors_bytes
+    >>> data = safetensors_bytes([("w", np.zeros((2, 3), np.float32))], {"format": "demo"})
+    >>> n = int.from_bytes(data[:8], "little")
+    >>> n % 8, len(data) - 8 - n
+    (0, 24)
+    """
     header = {"__metadata__": metadata}
     offset = 0
     for name, value in tensors:
@@ -170,7 +371,35 @@ def safetensors_bytes(tensors, metadata):
 
 
 def resolve_model_path(path):
-    """A model file, or the model file inside a run directory."""
+    """Return the model file at ``path``, or the model file inside a run directory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A model file, or a run directory holding one named ``model.safetensors``.
+
+    Returns
+    -------
+    Path
+        The model file's path.
+
+    Raises
+    ------
+    LayerwiseError
+        If there is no such file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.io.model_file import resolve_model_path
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     _ = lw.save(lw.Network.from_spec("4-3", seed=0), Path(folder) / "model.safetensors")
+    ...     resolve_model_path(folder).name
+    'model.safetensors'
+    """
     path = Path(path)
     if path.is_dir():
         path = path / MODEL_FILENAME
@@ -180,23 +409,95 @@ def resolve_model_path(path):
 
 
 def load(path: str | os.PathLike[str]) -> Model:
-    """Reads a model file written by ``save`` and returns a Model.
+    """Read a model file written by ``save`` and return a Model.
 
-    Every problem (not a model file, truncated, edited, written by a newer format, NaN
-    weights, shapes that disagree with the architecture) raises one LayerwiseError naming
-    the file and what is wrong. Nothing in the file is executed.
+    The file is read with NumPy and json only, never pickle, and every part of it is
+    checked against the architecture before anything is built. Nothing in the file is
+    executed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A model file, or a run directory holding one (``model.safetensors``).
+
+    Returns
+    -------
+    Model
+        The network with its class labels, preprocessing and metadata.
+
+    Raises
+    ------
+    LayerwiseError
+        For every problem (no such file, not a model file, truncated, edited, written by a
+        newer format, NaN weights, shapes that disagree with the architecture): one
+        LayerwiseError naming the file and what is wrong.
+
+    See Also
+    --------
+    save : Write a Network or a Model to a model file.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> net = lw.Network.from_spec("4-8-3", seed=0)
+    >>> X = np.random.default_rng(0).random((5, 4))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = lw.save(net, os.path.join(folder, "model.safetensors"), metadata={"n": 1})
+    ...     model = lw.load(path)
+    >>> model.metadata
+    {'n': 1}
+    >>> bool(np.array_equal(model.predict(X), net.predict(X)))
+    True
     """
     model, _, _ = read_file(resolve_model_path(path), FORMAT)
     return model
 
 
 def read_file(path, fmt, extra_tensors=None):
-    """Reads a file of format ``fmt`` (a model file, or a checkpoint) and validates it.
+    """Read a file of format ``fmt`` (a model file, or a checkpoint) and validate it.
 
-    ``extra_tensors(metadata, network)`` names the tensors the file holds besides the
-    model's, as {name: shape} in the network's dtype, from the file's metadata (a dict of
-    strings); it raises LayerwiseError for metadata it cannot accept. Returns (Model, the
-    extra tensors as a dict of arrays, the metadata).
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+    fmt : str
+        The format the file must have: ``FORMAT`` ("layerwise-model") or
+        ``CHECKPOINT_FORMAT`` ("layerwise-checkpoint").
+    extra_tensors : callable, optional
+        ``extra_tensors(metadata, network)`` names the tensors the file holds besides the
+        model's, as {name: shape} in the network's dtype, from the file's metadata (a dict
+        of strings); it raises LayerwiseError for metadata it cannot accept. None: the
+        file holds the model's tensors only.
+
+    Returns
+    -------
+    model : Model
+        The network with its class labels, preprocessing and metadata.
+    extra : dict of str to ndarray
+        The extra tensors.
+    metadata : dict of str to str
+        The file's metadata, as written.
+
+    Raises
+    ------
+    LayerwiseError
+        If the file cannot be read, or is not a valid file of format ``fmt``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.io.model_file import FORMAT, read_file
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = lw.save(lw.Network.from_spec("4-3", seed=0), Path(folder) / "model.safetensors")
+    ...     model, extra, metadata = read_file(path, FORMAT)
+    >>> model.network.sizes, extra, metadata["format"]
+    ([4, 3], {}, 'layerwise-model')
     """
     path = Path(path)
     what = "checkpoint" if fmt != FORMAT else "model"

@@ -50,12 +50,97 @@ def _setting(
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Every setting of a training. Construction checks every value (one-line
-    LayerwiseError naming the setting); ``replace(**changes)`` gives a checked copy.
+    """Every setting of a training, each with its one default and its one check.
 
-    >>> config = TrainConfig(hidden=(48, 32), activation="sigmoid", epochs=5)
+    Construction checks every value (one-line LayerwiseError naming the setting);
+    ``replace(**changes)`` gives a checked copy. A value may also be given as its text
+    ("48,32", "full", "none", "0.01"), which ``parse_setting`` reads. The command line's
+    options, the estimators' and ``fit``'s defaults (``DEFAULTS``) and the search spaces
+    all come from these fields.
+
+    Parameters
+    ----------
+    data : str, default "digits"
+        digits, mnist, fashion-mnist, or a CSV/NPZ file or IDX folder.
+    label_column : int or str, default 0
+        CSV label column: index or header name.
+    validation : float, default 0.1
+        Share of the training data held out for validation where the data has no
+        validation set; between 0 and 1.
+    scaling : {"unit", "standard", "none"}, default "unit"
+        unit: divide by the pixel maximum into [0, 1]; standard: then subtract the
+        training mean and divide by the training std per feature; none: the data as they
+        are.
+    hidden : tuple of int, default (256, 128)
+        Hidden layer sizes, e.g. 48,32 (none: no hidden layer).
+    activation : str, default "relu"
+        Hidden activation: relu, leaky_relu, tanh, sigmoid.
+    output_activation : str or None, default None
+        Activation after the last linear map, before the softmax (None: raw logits).
+    init : str or None, default None
+        glorot_uniform, he_uniform or he_normal (None: he_uniform for relu-like
+        activations, else glorot_uniform; see ``weight_init``).
+    dropout : float, default 0.0
+        Dropout after each hidden activation; in [0, 1).
+    dtype : {"float32", "float64"}, default "float32"
+        The network's float type.
+    optimizer : {"adam", "sgd"}, default "adam"
+        The optimizer.
+    lr : float or None, default None
+        Learning rate (None: 1e-3 for adam, 0.01 for sgd; see ``learning_rate``).
+    momentum : float, default 0.9
+        SGD momentum; in [0, 1).
+    nesterov : bool, default False
+        Nesterov momentum for SGD.
+    beta1 : float, default 0.9
+        Adam's first-moment decay; in [0, 1).
+    beta2 : float, default 0.999
+        Adam's second-moment decay; in [0, 1).
+    eps : float, default 1e-8
+        Adam's epsilon; positive.
+    schedule : {"constant", "step", "cosine"}, default "constant"
+        Learning-rate schedule (see ``make_schedule``).
+    l2 : float, default 0.0
+        The tutorial's lambda: loss + lambda/(2N) sum W^2; 0 or more.
+    batch_size : int or None, default 128
+        Examples per step, or None (text: full) for the whole training set.
+    epochs : int, default 20
+        Epochs; at least 1.
+    early_stopping : bool, default False
+        Stop when the validation loss stops improving.
+    patience : int, default 5
+        Epochs without improvement before early stopping stops; 0 or more.
+    seed : int, default 0
+        Seed of the split, the weights, the shuffles and dropout; 0 or more.
+
+    Raises
+    ------
+    SettingError
+        If a value has the wrong type or is out of range, or its text cannot be read.
+    LayerwiseError
+        If a name (scaling, activation, init, dtype, optimizer, schedule, ...) is unknown,
+        or hidden sizes cannot be read.
+
+    See Also
+    --------
+    fit : Takes its defaults from ``DEFAULTS``, the default TrainConfig.
+    parse_setting : Reads one setting's value from its text.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> config = lw.TrainConfig(hidden=(48, 32), activation="sigmoid", epochs=5)
     >>> config.weight_init, config.learning_rate
     ('glorot_uniform', 0.001)
+    >>> config = lw.TrainConfig(hidden="64x64", batch_size="full", optimizer="sgd")
+    >>> config.hidden, config.batch_size, config.learning_rate
+    ((64, 64), None, 0.01)
+    >>> try:
+    ...     lw.TrainConfig(dropout=1.5)
+    ... except lw.LayerwiseError as e:
+    ...     print(e)
+    dropout must be in [0, 1), not 1.5
     """
 
     # data
@@ -155,12 +240,61 @@ class TrainConfig:
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
 
     def sizes(self, n_features: int, n_classes: int) -> list[int]:
+        """The layer sizes of the network: the inputs, the hidden sizes, then the classes.
+
+        Parameters
+        ----------
+        n_features : int
+            Inputs per example.
+        n_classes : int
+            Number of classes (outputs).
+
+        Returns
+        -------
+        list of int
+            ``[n_features, *hidden, n_classes]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.TrainConfig(hidden=(48, 32)).sizes(64, 10)
+        [64, 48, 32, 10]
+        """
         return [n_features, *self.hidden, n_classes]
 
     # --- what the settings build ------------------------------------------------------
 
     def network(self, n_features: int, n_classes: int, seed: int | None = None) -> "Network":
-        """The network of these settings, initialised from ``seed`` (default: ``self.seed``)."""
+        """The network of these settings, initialised from ``seed`` (default: ``self.seed``).
+
+        Parameters
+        ----------
+        n_features : int
+            Inputs per example.
+        n_classes : int
+            Number of classes (outputs).
+        seed : int or None, optional
+            Seed of the initial weights and the dropout masks (None: ``self.seed``).
+
+        Returns
+        -------
+        Network
+            A new network with the hidden sizes, activations, dropout, initialisation
+            (``weight_init``) and dtype of the settings.
+
+        See Also
+        --------
+        Network.from_spec : Builds it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.TrainConfig(hidden=(8,), dtype="float64").network(4, 3)
+        >>> net.sizes, str(net.dtype)
+        ([4, 8, 3], 'float64')
+        """
         from .network import Network
 
         return Network.from_spec(
@@ -174,6 +308,29 @@ class TrainConfig:
         )
 
     def make_optimizer(self) -> Optimizer:
+        """A new optimizer of these settings, with its learning-rate schedule.
+
+        Returns
+        -------
+        Optimizer
+            ``SGD`` (learning_rate, momentum, nesterov) or ``Adam`` (learning_rate, beta1,
+            beta2, eps), with the schedule ``make_schedule(schedule, epochs)``.
+
+        Raises
+        ------
+        LayerwiseError
+            If ``nesterov`` is set with a momentum of 0 (SGD refuses it).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.TrainConfig().make_optimizer()
+        Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-08)
+        >>> optimizer = lw.TrainConfig(optimizer="sgd", lr=0.1, schedule="step").make_optimizer()
+        >>> optimizer, optimizer.schedule
+        (SGD(lr=0.1, momentum=0.9, nesterov=False), StepLR(step_size=6, gamma=0.1))
+        """
         schedule = make_schedule(self.schedule, self.epochs)
         if self.optimizer == "sgd":
             return SGD(
@@ -182,32 +339,143 @@ class TrainConfig:
         return Adam(lr=self.learning_rate, betas=(self.beta1, self.beta2), eps=self.eps, schedule=schedule)
 
     def callbacks(self) -> list[Callback]:
-        """Early stopping on the validation loss when asked for."""
+        """Early stopping on the validation loss when asked for.
+
+        Returns
+        -------
+        list of Callback
+            ``[EarlyStopping("val_loss", patience)]`` with ``early_stopping``, else ``[]``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> [stop] = lw.TrainConfig(early_stopping=True, patience=3).callbacks()
+        >>> stop.monitor, stop.patience
+        ('val_loss', 3)
+        >>> lw.TrainConfig().callbacks()
+        []
+        """
         return [EarlyStopping("val_loss", self.patience)] if self.early_stopping else []
 
     # --- copies and records -----------------------------------------------------------
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with ``changes`` (values or their text), checked."""
+        """A copy with ``changes`` (values or their text), checked.
+
+        Parameters
+        ----------
+        **changes
+            New values by setting name, as values or as text.
+
+        Returns
+        -------
+        TrainConfig
+            A new TrainConfig; this one is not changed (it is frozen).
+
+        Raises
+        ------
+        LayerwiseError
+            If a name is not a setting, or a value fails its check.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> config = lw.TrainConfig().replace(epochs="5", hidden=[32])
+        >>> config.epochs, config.hidden
+        (5, (32,))
+        """
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
             raise LayerwiseError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings by name, ``hidden`` as a list (for JSON and TOML).
+
+        Returns
+        -------
+        dict
+            Every setting's value by its name.
+
+        See Also
+        --------
+        from_dict : The settings of such a dict.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> d = lw.TrainConfig(hidden=(48, 32)).to_dict()
+        >>> d["hidden"], d["optimizer"], d["lr"]
+        ([48, 32], 'adam', None)
+        """
         d = asdict(self)
         d["hidden"] = list(self.hidden)
         return d
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], base: Self | None = None) -> Self:
-        """Settings from a mapping of setting names to values or their text (a TOML
-        [settings] table, a recorded report), over ``base`` (default: the defaults)."""
+        """Settings from a mapping of setting names to values or their text, over ``base``.
+
+        The mapping is a TOML [settings] table or a recorded report, say; the settings it
+        does not name keep their value in ``base`` (default: the defaults).
+
+        Parameters
+        ----------
+        values : dict
+            Values, or their text, by setting name.
+        base : TrainConfig or None, optional
+            The settings to start from (None: ``TrainConfig()``).
+
+        Returns
+        -------
+        TrainConfig
+            ``base`` with ``values``, checked.
+
+        Raises
+        ------
+        LayerwiseError
+            If ``values`` is not a dict, names an unknown setting, or holds a value that
+            fails its check.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> config = lw.TrainConfig.from_dict({"hidden": "48,32", "lr": "0.01"})
+        >>> config.hidden, config.lr
+        ((48, 32), 0.01)
+        >>> lw.TrainConfig.from_dict(config.to_dict()) == config
+        True
+        """
         if not isinstance(values, dict):
             raise LayerwiseError(f"settings must be a table of setting = value, not {type(values).__name__}")
         return (base or cls()).replace(**values)
 
     def describe(self, n_features: int, n_classes: int) -> str:
+        """One line on the network and the training, for logs.
+
+        Parameters
+        ----------
+        n_features : int
+            Inputs per example.
+        n_classes : int
+            Number of classes (outputs).
+
+        Returns
+        -------
+        str
+            The sizes, activation, optimizer, learning rate, batch size and epochs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.TrainConfig(hidden=(48, 32), epochs=5).describe(64, 10)
+        'network 64-48-32-10 relu, adam lr 0.001, batch 128, 5 epochs'
+        """
         sizes = "-".join(map(str, self.sizes(n_features, n_classes)))
         return (
             f"network {sizes} {self.activation}, {self.optimizer} lr {self.learning_rate:g}, "
@@ -250,10 +518,32 @@ class TrainConfig:
         if self.init is not None and self.init not in INITS:
             raise LayerwiseError(f"unknown init {self.init!r}; choose one of {', '.join(INITS)}")
         as_dtype(self.dtype)
+        self.make_optimizer()  # the optimizer's and the schedule's own checks (Nesterov needs momentum)
 
 
 def default_init(activation: str) -> str:
-    """he_uniform for ReLU-like activations, glorot_uniform (the tutorial's) otherwise."""
+    """The default initialisation for an activation.
+
+    he_uniform for ReLU-like activations, glorot_uniform (the tutorial's) otherwise.
+
+    Parameters
+    ----------
+    activation : str
+        The hidden activation's name (case, "-" or "_" do not matter).
+
+    Returns
+    -------
+    str
+        "he_uniform" for relu and leaky_relu, "glorot_uniform" otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.config import default_init
+    >>> default_init("Leaky-ReLU"), default_init("tanh")
+    ('he_uniform', 'glorot_uniform')
+    """
     relu_like = str(activation).lower().replace("-", "_") in ("relu", "leaky_relu")
     return "he_uniform" if relu_like else "glorot_uniform"
 
@@ -267,6 +557,28 @@ def _between(
 
 
 def is_number(value: object) -> bool:
+    """Whether ``value`` is a finite number: an int, a float or a NumPy number, not a bool.
+
+    Parameters
+    ----------
+    value : object
+        Anything.
+
+    Returns
+    -------
+    bool
+        True for finite numbers; False for bools, NaN, infinities and non-numbers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.config import is_number
+    >>> is_number(3), is_number(np.float32(0.5)), is_number(True), is_number(float("nan"))
+    (True, True, False, False)
+    >>> is_number("1")
+    False
+    """
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -301,8 +613,49 @@ def _check_type(name: str, kind: str, value: object) -> None:
 
 
 def parse_setting(name: str, text: str) -> Any:
-    """One setting's value from its text, as the command line, a grid or a TOML file give
-    it: "48,32" for hidden, "full" for batch_size, "none" for output_activation..."""
+    """One setting's value from its text, as the command line, a grid or a TOML file give it.
+
+    "48,32" for hidden, "full" for batch_size, "none" for output_activation... It is the
+    only parser of each setting. It reads the text only: the range of the value is
+    checked by ``TrainConfig``.
+
+    Parameters
+    ----------
+    name : str
+        The setting, a ``TrainConfig`` field name.
+    text : str
+        Its value as text. Names are lowercased, with "-" read as "_"; booleans are
+        true/yes/1 or false/no/0; "none" is None for output_activation (also "identity"
+        or "linear"), init and lr; "full" (or "none") is None for batch_size.
+
+    Returns
+    -------
+    object
+        The value, of the setting's type (a tuple of int for hidden, None where allowed).
+
+    Raises
+    ------
+    LayerwiseError
+        If ``name`` is not a setting, or hidden sizes cannot be read.
+    SettingError
+        If the text is not a value of the setting's type.
+
+    See Also
+    --------
+    parse_candidates : Several values of a setting, to search.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.config import parse_setting
+    >>> parse_setting("hidden", "48,32"), parse_setting("lr", "1e-3")
+    ((48, 32), 0.001)
+    >>> parse_setting("batch_size", "full"), parse_setting("output_activation", "none")
+    (None, None)
+    >>> parse_setting("activation", "Leaky-ReLU"), parse_setting("nesterov", "yes")
+    ('leaky_relu', True)
+    """
     kinds = {f.name: f.metadata["kind"] for f in fields(TrainConfig)}
     if name not in kinds:
         raise LayerwiseError(f"unknown setting {name!r}")
@@ -322,7 +675,7 @@ def parse_setting(name: str, text: str) -> Any:
         lowered = text.lower().replace("-", "_")
         if name == "output_activation" and lowered in NO_ACTIVATION:
             return None
-        if name in ("init", "lr") and lowered == "none":
+        if name == "init" and lowered == "none":
             return None
         return lowered
     if kind == "batch" and text.lower() in ("full", "none"):
@@ -344,15 +697,52 @@ def parse_setting(name: str, text: str) -> Any:
 
 
 def parse_candidates(name: str, text: str) -> list[Any]:
-    """The values of one setting to search, from text: numbers as "0.1,1,10" or
-    "logspace(-2,2,10)"; hidden layer sizes as one list per candidate, separated by
-    semicolons ("48,32;64,64;128"); other settings separated by commas ("relu,tanh")."""
+    """The values of one setting to search, from text.
+
+    Numbers as "0.1,1,10" or "logspace(-2,2,10)"; hidden layer sizes as one list per
+    candidate, separated by semicolons ("48,32;64,64;128"); other settings separated by
+    commas ("relu,tanh"). Each value is read by ``parse_setting``.
+
+    Parameters
+    ----------
+    name : str
+        A searchable setting: any ``TrainConfig`` field but data, label_column,
+        validation, scaling and seed.
+    text : str
+        The candidates, as above.
+
+    Returns
+    -------
+    list
+        The values, each of the setting's type.
+
+    Raises
+    ------
+    LayerwiseError
+        If the setting cannot be searched, no value is given, or a value cannot be read.
+
+    See Also
+    --------
+    number_list : Reads lists and ranges of numbers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.config import parse_candidates
+    >>> parse_candidates("lr", "logspace(-3,-1,3)")
+    [0.001, 0.01, 0.1]
+    >>> parse_candidates("hidden", "48,32;64")
+    [(48, 32), (64,)]
+    >>> parse_candidates("activation", "relu,tanh")
+    ['relu', 'tanh']
+    """
     kinds = {f.name: f.metadata for f in fields(TrainConfig)}
     if name not in kinds or not kinds[name]["searchable"]:
         searchable = ", ".join(f.name for f in fields(TrainConfig) if f.metadata["searchable"])
         raise LayerwiseError(f"cannot search {name!r}; searchable settings: {searchable}")
     kind = kinds[name]["kind"]
-    if kind == "float" and not text.strip().lower().startswith("none"):
+    if kind == "float" and "none" not in text.lower():
         return number_list(text, name)
     parts = [p.strip() for p in text.split(";" if kind == "sizes" else ",") if p.strip()]
     if not parts:
@@ -361,7 +751,38 @@ def parse_candidates(name: str, text: str) -> list[Any]:
 
 
 def number_list(text: str, name: str = "value") -> list[float]:
-    """ "logspace(-2,2,10)", "linspace(0,1,5)", "geomspace(1e-3,1,4)" or "0.1,1,10" -> floats."""
+    """Numbers from "logspace(-2,2,10)", "linspace(0,1,5)", "geomspace(1e-3,1,4)" or "0.1,1,10".
+
+    The three ranges are NumPy's, with the same arguments (start, stop, count).
+
+    Parameters
+    ----------
+    text : str
+        Numbers separated by commas, or one range.
+    name : str, default "value"
+        What the numbers are, for the error messages.
+
+    Returns
+    -------
+    list of float
+        The numbers, 1 to 10,000 of them.
+
+    Raises
+    ------
+    LayerwiseError
+        If the text cannot be read, or (a SettingError) it gives a number that is not
+        finite, or more than 10,000 numbers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.config import number_list
+    >>> number_list("linspace(0,1,5)")
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    >>> number_list("geomspace(1e-3,1,4)"), number_list("0.1, 1, 10")
+    ([0.001, 0.01, 0.1, 1.0], [0.1, 1.0, 10.0])
+    """
     m = _RANGE.match(text)
     try:
         if m:
@@ -382,7 +803,34 @@ def number_list(text: str, name: str = "value") -> list[float]:
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
-    """ "48,32" or "48x32" -> (48, 32); "" or "none" -> () (no hidden layer)."""
+    """Hidden layer sizes from text: "48,32" or "48x32" -> (48, 32); "" or "none" -> ().
+
+    An empty tuple is no hidden layer; "0" reads as one too, and brackets around the
+    sizes ("[48, 32]") are ignored.
+
+    Parameters
+    ----------
+    text : str
+        The sizes, separated by commas or "x".
+
+    Returns
+    -------
+    tuple of int
+        The sizes, each positive.
+
+    Raises
+    ------
+    LayerwiseError
+        If a size is not an integer or is not positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.config import hidden_sizes
+    >>> hidden_sizes("48,32"), hidden_sizes("64x64"), hidden_sizes("[128]"), hidden_sizes("none")
+    ((48, 32), (64, 64), (128,), ())
+    """
     text = str(text).strip().lower().strip("[]()")
     if text in ("", "none", "0"):
         return ()
@@ -396,6 +844,38 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
 
 
 def positive_int(text: str | int, name: str) -> int:
+    """``text`` as a positive integer, or a SettingError naming ``name``.
+
+    Parameters
+    ----------
+    text : str or int
+        The value, or its text.
+    name : str
+        The setting or option it is, for the error message.
+
+    Returns
+    -------
+    int
+        The value, 1 or more.
+
+    Raises
+    ------
+    SettingError
+        If ``text`` is not an integer or is below 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.config import positive_int
+    >>> positive_int("5", "epochs")
+    5
+    >>> try:
+    ...     positive_int("0", "epochs")
+    ... except lw.SettingError as e:
+    ...     print(e)
+    epochs must be a positive integer, not 0
+    """
     try:
         value = int(text)
     except (TypeError, ValueError):

@@ -23,7 +23,35 @@ DTYPES: dict[str, type[np.floating]] = {"float32": np.float32, "float64": np.flo
 
 
 def as_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
-    """Accept "float32", "float64" or the NumPy types; anything else is an error."""
+    """Return the NumPy dtype for float32 or float64; anything else is an error.
+
+    Parameters
+    ----------
+    dtype : str or numpy dtype
+        "float32", "float64", or the NumPy types (``np.float32``, ``np.dtype("float64")``).
+
+    Returns
+    -------
+    numpy.dtype
+        ``dtype('float32')`` or ``dtype('float64')``.
+
+    Raises
+    ------
+    LayerwiseError
+        If ``dtype`` is any other dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.layers import as_dtype
+    >>> as_dtype("float64").name, as_dtype(np.float32).name
+    ('float64', 'float32')
+    >>> as_dtype("int32")
+    Traceback (most recent call last):
+    ...
+    layerwise.errors.LayerwiseError: dtype must be float32 or float64, not 'int32'
+    """
     key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
     if key not in DTYPES:
         raise LayerwiseError(f"dtype must be float32 or float64, not {dtype!r}")
@@ -31,7 +59,30 @@ def as_dtype(dtype: DTypeLike) -> np.dtype[np.floating]:
 
 
 def as_generator(seed: Seed) -> np.random.Generator:
-    """A numpy Generator from a seed (int, None, SeedSequence) or the Generator itself."""
+    """Return a NumPy Generator from a seed, or the Generator itself.
+
+    Parameters
+    ----------
+    seed : int, SeedSequence, Generator or None
+        A seed for ``np.random.default_rng`` (None: fresh entropy), or a Generator, which
+        is returned as it is (not copied: drawing from it advances the caller's Generator).
+
+    Returns
+    -------
+    numpy.random.Generator
+        The generator to draw from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.layers import as_generator
+    >>> rng = np.random.default_rng(0)
+    >>> as_generator(rng) is rng
+    True
+    >>> bool(as_generator(7).random() == as_generator(7).random())
+    True
+    """
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)
@@ -40,7 +91,36 @@ def as_generator(seed: Seed) -> np.random.Generator:
 class Parameter:
     """A trainable array: ``value`` and its ``grad`` (same shape), updated in place.
 
-    ``decay`` says whether the L2 penalty applies (weights yes, biases no).
+    A layer's ``backward`` fills ``grad`` with dLoss/dvalue; an optimizer then updates
+    ``value`` in place from it. The four constructor arguments are kept as the attributes
+    ``name``, ``value``, ``grad`` and ``decay``.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name within its layer: "weight" or "bias" for a Linear.
+    value : ndarray
+        The trainable values (W of shape (n_in, n_out), b of shape (n_out,), ...).
+    decay : bool
+        Whether the L2 penalty applies (weights yes, biases no).
+    grad : ndarray or None, default None
+        The gradient array, of ``value``'s shape; None: zeros of ``value``'s shape and
+        dtype.
+
+    See Also
+    --------
+    Linear : The layer whose ``weight`` and ``bias`` are Parameters.
+    Network.parameters : Every Parameter of a network, layer by layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> p = lw.Parameter("weight", np.ones((3, 2)), decay=True)
+    >>> p
+    Parameter('weight', shape=(3, 2), dtype=float64)
+    >>> p.grad.shape, float(p.grad.sum()), p.decay
+    ((3, 2), 0.0, True)
     """
 
     __slots__ = ("name", "value", "grad", "decay")
@@ -56,11 +136,45 @@ class Parameter:
 
 
 def pack(parameters: Sequence[Parameter]) -> tuple[Array, Array]:
-    """Moves the parameters into one flat array of values and one of gradients, in the
-    order given; each Parameter keeps a view of its part. Returns the two flat arrays.
+    """Move the parameters into one flat array of values and one of gradients.
 
-    Elementwise work over all parameters (an optimizer step, the L2 penalty, a copy of
-    the weights) is then one NumPy call on a flat array instead of one per parameter.
+    The parameters are laid out in the order given; each Parameter keeps a view of its
+    part (its ``value`` and ``grad`` are replaced by views of the flat arrays). The values
+    are copied over; the gradients start at zero. Elementwise work over all parameters
+    (an optimizer step, the L2 penalty, a copy of the weights) is then one NumPy call on a
+    flat array instead of one per parameter.
+
+    Parameters
+    ----------
+    parameters : sequence of Parameter
+        The parameters to pack, at least one; the flat arrays take the first one's dtype.
+
+    Returns
+    -------
+    values : ndarray of shape (n_values,)
+        Every parameter value, one after the other.
+    grads : ndarray of shape (n_values,)
+        The gradients, at the same offsets as the values.
+
+    See Also
+    --------
+    flat_block : Find the flat arrays that packed parameters tile.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.layers import pack
+    >>> w = lw.Parameter("weight", np.ones((2, 2)), decay=True)
+    >>> b = lw.Parameter("bias", np.zeros(3), decay=False)
+    >>> values, grads = pack([w, b])
+    >>> values.tolist()
+    [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    >>> w.value.base is values, b.grad.base is grads
+    (True, True)
+    >>> values[:4] *= 0.5  # updates w.value, which is a view
+    >>> w.value.tolist()
+    [[0.5, 0.5], [0.5, 0.5]]
     """
     dtype = parameters[0].value.dtype
     size = sum(p.value.size for p in parameters)
@@ -76,8 +190,44 @@ def pack(parameters: Sequence[Parameter]) -> tuple[Array, Array]:
 
 
 def flat_block(parameters: Sequence[Parameter]) -> tuple[Array, Array, list[int]] | None:
-    """The flat arrays (values, grads) that ``parameters`` tile exactly, each value and
-    grad at the same offset (as ``pack`` leaves them), and the offsets; None otherwise."""
+    """Return the flat arrays that ``parameters`` tile exactly and the offsets, or None.
+
+    The parameters tile the flat arrays (values, grads) when each value and grad is a
+    contiguous view of them at the same offset and together they cover every element, as
+    ``pack`` leaves them. An optimizer then updates all of them with one NumPy call.
+
+    Parameters
+    ----------
+    parameters : sequence of Parameter
+        The parameters to look at, in any order.
+
+    Returns
+    -------
+    tuple of (ndarray, ndarray, list of int) or None
+        The flat values, the flat grads, and the offset (in elements) of each parameter,
+        in the order given; None when the parameters do not tile flat arrays exactly (or
+        the sequence is empty).
+
+    See Also
+    --------
+    pack : Move parameters into flat arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.layers import flat_block, pack
+    >>> w = lw.Parameter("weight", np.ones((2, 2)), decay=True)
+    >>> b = lw.Parameter("bias", np.zeros(3), decay=False)
+    >>> flat_block([w, b]) is None
+    True
+    >>> values, grads = pack([w, b])
+    >>> found = flat_block([b, w])
+    >>> found[0] is values, found[2]
+    (True, [4, 0])
+    >>> flat_block([w]) is None  # w alone does not cover the flat arrays
+    True
+    """
     if not parameters:
         return None
     values, grads = parameters[0].value.base, parameters[0].grad.base
@@ -102,7 +252,38 @@ def flat_block(parameters: Sequence[Parameter]) -> tuple[Array, Array, list[int]
 
 
 class Layer(ABC):
-    """Base class. Subclasses implement ``forward`` and ``backward``."""
+    """Base class of the layers. Subclasses implement ``forward`` and ``backward``.
+
+    Rows are examples. ``forward(x)`` maps a batch to the layer's output and remembers
+    what ``backward`` needs; ``backward(grad)`` receives dLoss/dOutput for that same
+    batch and returns dLoss/dInput, filling the ``grad`` of the layer's parameters on the
+    way. The class attribute ``training`` (True by default) says whether the layer is in
+    training mode; ``Network.train`` sets it on every layer.
+
+    See Also
+    --------
+    Linear : The affine layer Y = X W + b.
+    Network : Layers applied in order, then a loss.
+
+    Examples
+    --------
+    A layer without parameters that doubles its input:
+
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.layers import Layer
+    >>> class Double(Layer):
+    ...     def forward(self, x):
+    ...         return 2 * x
+    ...
+    ...     def backward(self, grad, input_grad=True):
+    ...         return 2 * grad if input_grad else None
+    >>> layer = Double()
+    >>> layer.forward(np.ones((2, 3))).tolist()
+    [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
+    >>> layer.backward(np.ones((2, 3))).shape, layer.parameters()
+    ((2, 3), [])
+    """
 
     training = True
     _max_buffers = 4  # batch sizes kept: training, last batch, validation, prediction
@@ -110,18 +291,72 @@ class Layer(ABC):
 
     @abstractmethod
     def forward(self, x: Array) -> Array:
-        """The layer's output for a batch ``x`` (rows are examples)."""
+        """Return the layer's output for a batch ``x`` (rows are examples).
+
+        Remembers what ``backward`` needs (the input, the output or a mask). The layers
+        here write the output into a buffer they own: it stays valid until the layer's
+        next call with the same batch size; copy it to keep it.
+
+        Parameters
+        ----------
+        x : ndarray of shape (N, n_in)
+            A batch of N examples, one per row.
+
+        Returns
+        -------
+        ndarray of shape (N, n_out)
+            The layer's output, one row per example.
+        """
 
     @abstractmethod
     def backward(self, grad: Array, input_grad: bool = True) -> Array | None:
-        """dLoss/dInput from dLoss/dOutput; fills the parameters' ``grad`` on the way.
-        With ``input_grad=False`` (the first layer) the input gradient is not computed."""
+        """Return dLoss/dInput from dLoss/dOutput; fill the parameters' ``grad`` on the way.
+
+        Call it after ``forward``: it uses what the last forward pass remembered. Each
+        Parameter's ``grad`` is overwritten (not accumulated) with dLoss/dParameter.
+
+        Parameters
+        ----------
+        grad : ndarray of shape (N, n_out)
+            dLoss/dOutput: the gradient of the loss with respect to the output of the last
+            ``forward``, one row per example.
+        input_grad : bool, default True
+            With ``input_grad=False`` (the first layer) the input gradient is not computed.
+
+        Returns
+        -------
+        ndarray of shape (N, n_in) or None
+            dLoss/dInput, one row per example (in a buffer the layer owns, as for
+            ``forward``); None when ``input_grad`` is False and the layer skipped it.
+        """
 
     def parameters(self) -> list[Parameter]:
+        """Return the layer's trainable Parameters (none here; Linear has two).
+
+        Returns
+        -------
+        list of Parameter
+            The Parameter objects themselves (not copies), empty for a layer without any.
+        """
         return []
 
     def astype(self, dtype: DTypeLike) -> "Layer":
-        """A copy of this layer in another dtype (parameters converted, buffers dropped)."""
+        """Return a copy of this layer in another dtype (parameters converted, no buffers).
+
+        This base version returns a deep copy, without the buffers and the caches of the
+        last forward pass: a layer without parameters holds nothing of a dtype. Layers with
+        parameters (Linear) override it.
+
+        Parameters
+        ----------
+        dtype : {"float32", "float64"} or numpy dtype
+            The dtype of the copy.
+
+        Returns
+        -------
+        Layer
+            A new layer; this one is unchanged.
+        """
         return copy.deepcopy(self)
 
     def _buffer(
@@ -151,8 +386,47 @@ INITS = ("glorot_uniform", "he_uniform", "he_normal")
 class Linear(Layer):
     """Affine map ``Y = X @ W + b`` with W of shape (n_in, n_out), as in the tutorial.
 
-    ``init``: "glorot_uniform" (the tutorial's uniform in +-sqrt(6/(n_in+n_out))),
-    "he_uniform" or "he_normal" (for ReLU networks). Biases start at zero.
+    Each row of X is an example; each column of W holds the weights of one output unit.
+    ``weight`` (W) and ``bias`` (b, shape (n_out,)) are Parameters. Biases start at zero.
+
+    Parameters
+    ----------
+    n_in : int
+        Inputs per example (the rows of W).
+    n_out : int
+        Outputs per example (the columns of W).
+    init : str, default "glorot_uniform"
+        How W starts: "glorot_uniform" (the tutorial's uniform in +-sqrt(6/(n_in+n_out))),
+        "he_uniform" (uniform in +-sqrt(6/n_in)) or "he_normal" (normal with standard
+        deviation sqrt(2/n_in)), the last two for ReLU networks.
+    dtype : {"float32", "float64"} or numpy dtype, default "float32"
+        The dtype of W and b.
+    seed : int, SeedSequence, Generator or None, default None
+        Seed of the initial weights (None: fresh entropy).
+
+    Raises
+    ------
+    LayerwiseError
+        If a size is not positive, ``init`` is unknown or ``dtype`` is not float32 or
+        float64.
+
+    See Also
+    --------
+    Network.from_spec : A network of Linear layers and activations from its sizes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> layer = lw.Linear(3, 2, seed=0)
+    >>> layer
+    Linear(3, 2, dtype=float32)
+    >>> layer.weight.value.shape, layer.bias.value.tolist()
+    ((3, 2), [0.0, 0.0])
+    >>> X = np.ones((4, 3), dtype=np.float32)  # 4 examples of 3 features
+    >>> Y = layer.forward(X)
+    >>> Y.shape, bool(np.allclose(Y, X @ layer.weight.value + layer.bias.value))
+    ((4, 2), True)
     """
 
     _x: Array  # the input of the last forward pass
@@ -186,6 +460,32 @@ class Linear(Layer):
         self.bias = Parameter("bias", np.zeros(self.n_out, dtype), decay=False)
 
     def forward(self, x: Array) -> Array:
+        """Return ``Y = x W + b`` for a batch ``x`` and remember ``x`` for ``backward``.
+
+        ``x`` itself is kept (not copied): leave it unchanged until ``backward``. The
+        output is a buffer the layer owns, valid until its next call with the same batch
+        size.
+
+        Parameters
+        ----------
+        x : ndarray of shape (N, n_in)
+            A batch of N examples, one per row, of the layer's dtype.
+
+        Returns
+        -------
+        ndarray of shape (N, n_out)
+            Y, one row per example.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> layer = lw.Linear(2, 2, dtype="float64")
+        >>> layer.weight.value[:] = [[1.0, 2.0], [3.0, 4.0]]
+        >>> layer.bias.value[:] = [0.5, -0.5]
+        >>> layer.forward(np.array([[1.0, 1.0], [1.0, 0.0]])).tolist()
+        [[4.5, 5.5], [1.5, 1.5]]
+        """
         self._x = x
         out = self._buffer("out", (x.shape[0], self.n_out), x.dtype)
         np.matmul(x, self.weight.value, out=out)
@@ -193,6 +493,39 @@ class Linear(Layer):
         return out
 
     def backward(self, grad: Array, input_grad: bool = True) -> Array | None:
+        """Return dLoss/dX from dLoss/dY; fill ``weight.grad`` and ``bias.grad``.
+
+        With X the input of the last ``forward`` and G = dLoss/dY: dLoss/dW = X^T G,
+        dLoss/db = the column sums of G (summed over the examples), dLoss/dX = G W^T.
+        The two gradients are overwritten, not accumulated.
+
+        Parameters
+        ----------
+        grad : ndarray of shape (N, n_out)
+            dLoss/dY for the batch of the last ``forward``.
+        input_grad : bool, default True
+            With ``input_grad=False`` (the first layer) dLoss/dX is not computed.
+
+        Returns
+        -------
+        ndarray of shape (N, n_in) or None
+            dLoss/dX (in a buffer the layer owns), or None when ``input_grad`` is False.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> layer = lw.Linear(3, 2, dtype="float64", seed=0)
+        >>> X = np.arange(12.0).reshape(4, 3)
+        >>> _ = layer.forward(X)
+        >>> G = np.ones((4, 2))
+        >>> layer.backward(G).shape
+        (4, 3)
+        >>> bool(np.allclose(layer.weight.grad, X.T @ G)), layer.bias.grad.tolist()
+        (True, [4.0, 4.0])
+        >>> layer.backward(G, input_grad=False) is None
+        True
+        """
         x = self._x
         np.matmul(x.T, grad, out=self.weight.grad)
         # The column sum as a BLAS call: ones @ grad is several times faster than sum(axis=0).
@@ -204,9 +537,54 @@ class Linear(Layer):
         return np.matmul(grad, self.weight.value.T, out=gx)
 
     def parameters(self) -> list[Parameter]:
+        """Return ``[weight, bias]``, the layer's two Parameters (not copies).
+
+        Returns
+        -------
+        list of Parameter
+            W of shape (n_in, n_out), then b of shape (n_out,).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> [(p.name, p.value.shape, p.decay) for p in lw.Linear(3, 2).parameters()]
+        [('weight', (3, 2), True), ('bias', (2,), False)]
+        """
         return [self.weight, self.bias]
 
     def astype(self, dtype: DTypeLike) -> "Linear":
+        """Return a copy of this layer with W and b converted to ``dtype``.
+
+        The copy has new Parameters (gradients at zero) and neither buffers nor the last
+        forward pass's input.
+
+        Parameters
+        ----------
+        dtype : {"float32", "float64"} or numpy dtype
+            The dtype of the copy.
+
+        Returns
+        -------
+        Linear
+            A new layer; this one is unchanged.
+
+        Raises
+        ------
+        LayerwiseError
+            If ``dtype`` is not float32 or float64.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> layer = lw.Linear(3, 2, seed=0)
+        >>> copy = layer.astype("float64")
+        >>> copy, layer.dtype.name
+        (Linear(3, 2, dtype=float64), 'float32')
+        >>> bool(np.allclose(copy.weight.value, layer.weight.value))
+        True
+        """
         dtype = as_dtype(dtype)
         new = Linear.__new__(Linear)
         new.n_in, new.n_out, new.init = self.n_in, self.n_out, self.init
@@ -216,6 +594,7 @@ class Linear(Layer):
 
     @property
     def dtype(self) -> np.dtype[np.floating]:
+        """The dtype of the layer's weights and biases (float32 or float64)."""
         return self.weight.value.dtype
 
     def __repr__(self) -> str:
@@ -223,7 +602,27 @@ class Linear(Layer):
 
 
 class Activation(Layer):
-    """An elementwise function whose derivative is computed from its own output."""
+    """Base class of the activations: elementwise functions, derived from their output.
+
+    An activation is an elementwise function f whose derivative is computed from its own
+    output. ``forward`` computes y = f(x) and remembers y; ``backward`` returns
+    f'(x) * grad, with f'(x) written in terms of y (y (1 - y) for the sigmoid, 1 - y^2 for
+    tanh, ...). As nothing but the output is needed, ``forward`` may overwrite its input
+    (``out=x``).
+    Subclasses: Sigmoid, Tanh, ReLU, LeakyReLU.
+
+    See Also
+    --------
+    activation_layer : The activation layer for a name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.layers import Activation
+    >>> isinstance(lw.Tanh(), Activation), isinstance(lw.Linear(2, 2), Activation)
+    (True, False)
+    """
 
     # Each activation defines these two, writing into the array it is given and returning it:
     _apply: Callable[[Array, Array], Array]  # (x, out) -> f(x)
@@ -231,14 +630,67 @@ class Activation(Layer):
     _y: Array  # the output of the last forward pass
 
     def forward(self, x: Array, out: Array | None = None) -> Array:
-        """``out=x`` computes in place: the network does so when ``x`` is a Linear's output,
-        which nothing else reads (every derivative here is computed from the output)."""
+        """Return y = f(x), elementwise, and remember y for ``backward``.
+
+        ``out=x`` computes in place: the network does so when ``x`` is a Linear's output,
+        which nothing else reads (every derivative here is computed from the output).
+
+        Parameters
+        ----------
+        x : ndarray of shape (N, n)
+            A batch of N examples, one per row.
+        out : ndarray of shape (N, n) or None, default None
+            Where to write y, ``x`` itself included; None: a buffer the layer owns, valid
+            until its next call with the same batch size.
+
+        Returns
+        -------
+        ndarray of shape (N, n)
+            y, which is ``out`` when given.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> relu = lw.ReLU()
+        >>> x = np.array([[-2.0, 0.5, 3.0]])
+        >>> relu.forward(x).tolist(), x.tolist()
+        ([[0.0, 0.5, 3.0]], [[-2.0, 0.5, 3.0]])
+        >>> relu.forward(x, out=x) is x, x.tolist()
+        (True, [[0.0, 0.5, 3.0]])
+        """
         if out is None:
             out = self._buffer("out", x.shape, x.dtype)
         self._y = self._apply(x, out)
         return out
 
     def backward(self, grad: Array, input_grad: bool = True) -> Array:
+        """Return dLoss/dx = f'(x) * grad, elementwise, from the last ``forward``'s output.
+
+        Parameters
+        ----------
+        grad : ndarray of shape (N, n)
+            dLoss/dy for the batch of the last ``forward``.
+        input_grad : bool, default True
+            Accepted for the Layer interface; an activation has no parameters, so the
+            input gradient is always computed.
+
+        Returns
+        -------
+        ndarray of shape (N, n)
+            dLoss/dx, in a buffer the layer owns (valid until its next call with the same
+            batch size).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> sigmoid = lw.Sigmoid()
+        >>> sigmoid.forward(np.array([[0.0, 1000.0]])).tolist()
+        [[0.5, 1.0]]
+        >>> sigmoid.backward(np.array([[1.0, 1.0]])).tolist()  # y (1 - y) * grad
+        [[0.25, 0.0]]
+        """
         gx = self._buffer("grad", grad.shape, grad.dtype)
         return self._derivative(self._y, grad, gx)
 
@@ -247,7 +699,19 @@ class Activation(Layer):
 
 
 class Sigmoid(Activation):
-    """1 / (1 + exp(-z)), computed as (1 + tanh(z/2)) / 2: no overflow for any z."""
+    """Logistic sigmoid 1 / (1 + exp(-z)), elementwise: the tutorial's activation.
+
+    Computed as (1 + tanh(z/2)) / 2: no overflow for any z. Outputs lie in (0, 1) (0 and 1
+    themselves once rounded); the derivative is y (1 - y), from the output y.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> sigmoid = lw.Sigmoid()
+    >>> sigmoid.forward(np.array([[-1000.0, 0.0, 1000.0]])).tolist()
+    [[0.0, 0.5, 1.0]]
+    """
 
     def _apply(self, x: Array, out: Array) -> Array:
         np.multiply(x, 0.5, out=out)
@@ -264,6 +728,21 @@ class Sigmoid(Activation):
 
 
 class Tanh(Activation):
+    """Hyperbolic tangent tanh(z), elementwise.
+
+    Outputs lie in (-1, 1); the derivative is 1 - y^2, from the output y.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> tanh = lw.Tanh()
+    >>> np.round(tanh.forward(np.array([[-1.0, 0.0, 2.0]])), 3).tolist()
+    [[-0.762, 0.0, 0.964]]
+    >>> np.round(tanh.backward(np.ones((1, 3))), 3).tolist()
+    [[0.42, 1.0, 0.071]]
+    """
+
     def _apply(self, x: Array, out: Array) -> Array:
         return np.tanh(x, out=out)
 
@@ -275,6 +754,25 @@ class Tanh(Activation):
 
 
 class ReLU(Activation):
+    """Rectified linear unit max(z, 0), elementwise.
+
+    The derivative is 1 where the output is positive and 0 elsewhere (z = 0 included).
+
+    See Also
+    --------
+    LeakyReLU : A small slope instead of 0 for negative inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> relu = lw.ReLU()
+    >>> relu.forward(np.array([[-1.0, 0.0, 2.0]])).tolist()
+    [[0.0, 0.0, 2.0]]
+    >>> relu.backward(np.array([[5.0, 5.0, 5.0]])).tolist()
+    [[0.0, 0.0, 5.0]]
+    """
+
     def _apply(self, x: Array, out: Array) -> Array:
         return np.maximum(x, 0.0, out=out)
 
@@ -284,7 +782,36 @@ class ReLU(Activation):
 
 
 class LeakyReLU(Activation):
-    """max(z, 0) + negative_slope * min(z, 0)."""
+    """Leaky rectified linear unit max(z, 0) + negative_slope * min(z, 0), elementwise.
+
+    The derivative is 1 where the output is positive and ``negative_slope`` elsewhere.
+
+    Parameters
+    ----------
+    negative_slope : float, default 0.01
+        The slope for negative inputs, in [0, 1).
+
+    Raises
+    ------
+    LayerwiseError
+        If ``negative_slope`` is not in [0, 1).
+
+    See Also
+    --------
+    ReLU : The same with a slope of 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> leaky = lw.LeakyReLU(0.25)
+    >>> leaky
+    LeakyReLU(negative_slope=0.25)
+    >>> leaky.forward(np.array([[-2.0, 0.0, 2.0]])).tolist()
+    [[-0.5, 0.0, 2.0]]
+    >>> leaky.backward(np.ones((1, 3))).tolist()
+    [[0.25, 0.25, 1.0]]
+    """
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         if not 0 <= negative_slope < 1:
@@ -305,9 +832,37 @@ class LeakyReLU(Activation):
 
 class Dropout(Layer):
     """Inverted dropout: while training, zero each unit with probability ``p`` and scale
-    the rest by 1/(1-p); at inference the identity. Masks come from a seeded generator.
+    the rest by 1/(1-p); at inference the identity.
 
-    ``freeze_mask = True`` reuses the last mask (a fixed mask, as gradient checks need).
+    Masks come from a seeded generator (the attribute ``rng``). The last mask, scale
+    included, is the attribute ``mask`` (None before the first one). ``freeze_mask = True``
+    reuses the last mask (a fixed mask, as gradient checks need) while the batch shape
+    stays the same.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        The probability of zeroing a unit, in [0, 1); 0 makes the layer the identity.
+    seed : int, SeedSequence, Generator or None, default None
+        Seed of the masks (None: fresh entropy).
+
+    Raises
+    ------
+    LayerwiseError
+        If ``p`` is not in [0, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> dropout = lw.Dropout(0.5, seed=0)
+    >>> x = np.ones((2, 4))
+    >>> out = dropout.forward(x)  # training: each value 0, or 1 / (1 - 0.5)
+    >>> sorted(set(out.ravel().tolist()))
+    [0.0, 2.0]
+    >>> dropout.training = False  # what Network.eval() does
+    >>> dropout.forward(x) is x
+    True
     """
 
     _scale: Array | None  # the mask of the last forward pass; None: it was the identity
@@ -321,6 +876,28 @@ class Dropout(Layer):
         self.mask: Array | None = None
 
     def forward(self, x: Array) -> Array:
+        """Return ``x`` times a fresh mask of 0 and 1/(1-p) while training; ``x`` otherwise.
+
+        Parameters
+        ----------
+        x : ndarray of shape (N, n)
+            A batch of N examples, one per row.
+
+        Returns
+        -------
+        ndarray of shape (N, n)
+            The masked batch, in a buffer the layer owns (valid until its next call with
+            the same batch size); ``x`` itself, not a copy, at inference or when p is 0.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> dropout = lw.Dropout(0.25, seed=0)
+        >>> out = dropout.forward(np.ones((100, 10)))
+        >>> bool(np.all((out == 0) | np.isclose(out, 1 / 0.75)))
+        True
+        """
         if not self.training or self.p == 0:
             self._scale = None
             return x
@@ -334,6 +911,30 @@ class Dropout(Layer):
         return np.multiply(x, self.mask, out=out)
 
     def backward(self, grad: Array, input_grad: bool = True) -> Array:
+        """Return dLoss/dx: ``grad`` times the mask of the last ``forward``.
+
+        Parameters
+        ----------
+        grad : ndarray of shape (N, n)
+            dLoss/dOutput for the batch of the last ``forward``.
+        input_grad : bool, default True
+            Accepted for the Layer interface; the input gradient is always computed.
+
+        Returns
+        -------
+        ndarray of shape (N, n)
+            dLoss/dx, in a buffer the layer owns; ``grad`` itself when the last
+            ``forward`` was the identity.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> dropout = lw.Dropout(0.5, seed=0)
+        >>> out = dropout.forward(np.ones((2, 4)))
+        >>> bool(np.array_equal(dropout.backward(np.ones((2, 4))), out))  # the same mask
+        True
+        """
         if self._scale is None:
             return grad
         gx = self._buffer("grad", grad.shape, grad.dtype)
@@ -355,8 +956,34 @@ ACTIVATIONS: dict[str, type[Activation] | None] = {
 
 
 def activation_layer(name: str) -> Activation | None:
-    """The activation layer for a name ("sigmoid", "tanh", "relu", "leaky_relu",
-    "identity"), or None for the identity."""
+    """Return a new activation layer for a name, or None for the identity.
+
+    Parameters
+    ----------
+    name : str
+        "sigmoid", "tanh", "relu", "leaky_relu" or "identity" (also "logistic" for
+        sigmoid and "linear" for identity); case and "-" for "_" do not matter.
+
+    Returns
+    -------
+    Activation or None
+        A new layer (a LeakyReLU with its default slope), or None for the identity.
+
+    Raises
+    ------
+    LayerwiseError
+        If the name is none of these.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.layers import activation_layer
+    >>> activation_layer("ReLU"), activation_layer("leaky-relu")
+    (ReLU(), LeakyReLU(negative_slope=0.01))
+    >>> activation_layer("identity") is None
+    True
+    """
     key = str(name).lower().replace("-", "_")
     if key not in ACTIVATIONS:
         names = ", ".join(k for k in ACTIVATIONS if k not in ("logistic", "linear"))

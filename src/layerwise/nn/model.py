@@ -18,13 +18,38 @@ from .types import Array, ArrayLike
 
 
 class ScalerLike(Protocol):
-    """What ``Preprocessing.from_scaler`` reads: a fitted map x -> (x - offset) / scale."""
+    """What ``Preprocessing.from_scaler`` reads: a fitted map x -> (x - offset) / scale.
+
+    Any object with the two attributes (or properties) fits; nothing needs to inherit
+    from this class.
+
+    See Also
+    --------
+    Preprocessing.from_scaler : The Preprocessing of such a map.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> class MinMax:
+    ...     def __init__(self, X):
+    ...         self.offset = X.min(axis=0)
+    ...         self.scale = X.max(axis=0) - X.min(axis=0)
+    >>> X = np.array([[0.0, 10.0], [4.0, 30.0]])
+    >>> pre = lw.Preprocessing.from_scaler(MinMax(X), n_features=2)
+    >>> pre.transform(X.copy()).tolist()
+    [[0.0, 0.0], [1.0, 1.0]]
+    """
 
     @property
-    def offset(self) -> ArrayLike: ...
+    def offset(self) -> ArrayLike:
+        """The value subtracted from each feature: one number, or one per feature."""
+        ...
 
     @property
-    def scale(self) -> ArrayLike: ...
+    def scale(self) -> ArrayLike:
+        """The value each feature is then divided by: one number, or one per feature."""
+        ...
 
 
 class Preprocessing:
@@ -35,7 +60,45 @@ class Preprocessing:
     give constant features a std of 1). For image data, ``image_shape`` is (height, width)
     of the training images and ``pixel_max`` the raw value that stands for full intensity
     (255 for MNIST, 16 for the 8x8 digits); ``layerwise predict`` uses them to turn a PNG
-    into a row of raw values.
+    into a row of raw values. The five arguments are kept as attributes of those names
+    (``mean`` and ``std`` as float64 arrays, ``image_shape`` as a tuple).
+
+    Parameters
+    ----------
+    scale : float, default 1.0
+        The factor applied first; finite and not 0.
+    mean : array_like of shape (n_features,) or None, optional
+        Subtracted after scaling (None: nothing); finite.
+    std : array_like of shape (n_features,) or None, optional
+        Divided by last (None: nothing); positive.
+    image_shape : sequence of int or None, optional
+        (height, width) of the training images, both positive (None: not image data).
+    pixel_max : float or None, optional
+        The raw value of full intensity; positive (None: unknown).
+
+    Raises
+    ------
+    LayerwiseError
+        If a value is not a finite number, ``scale`` is 0, ``mean`` or ``std`` is not 1-D,
+        ``std`` is not positive for every feature, ``image_shape`` is not two positive
+        integers, or ``pixel_max`` is not positive.
+
+    See Also
+    --------
+    Model : A network with its preprocessing and class labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> pre = lw.Preprocessing(scale=1 / 16, image_shape=(8, 8), pixel_max=16)
+    >>> pre
+    Preprocessing(scale=0.0625, image_shape=(8, 8), pixel_max=16)
+    >>> pre.transform(np.full((1, 64), 8.0))[0, :3].tolist()
+    [0.5, 0.5, 0.5]
+    >>> pre = lw.Preprocessing(mean=[1.0, 2.0], std=[2.0, 4.0])
+    >>> pre.transform(np.array([[3.0, 2.0]])).tolist()
+    [[1.0, 0.0]]
     """
 
     def __init__(
@@ -60,7 +123,34 @@ class Preprocessing:
 
     @classmethod
     def coerce(cls, value: "Preprocessing | dict[str, Any] | None") -> "Preprocessing | None":
-        """A Preprocessing from None, a Preprocessing or a dict of its fields."""
+        """A Preprocessing from None, a Preprocessing or a dict of its fields.
+
+        Parameters
+        ----------
+        value : Preprocessing, dict or None
+            A Preprocessing (returned as it is), a dict of constructor arguments (as
+            ``to_dict`` gives), or None (returned as it is).
+
+        Returns
+        -------
+        Preprocessing or None
+            The Preprocessing, or None for None.
+
+        Raises
+        ------
+        LayerwiseError
+            If ``value`` is another type, the dict has unknown fields, or a value fails the
+            constructor's checks.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.Preprocessing.coerce({"scale": 0.5})
+        Preprocessing(scale=0.5)
+        >>> lw.Preprocessing.coerce(None) is None
+        True
+        """
         if value is None or isinstance(value, cls):
             return value
         if isinstance(value, dict):
@@ -78,12 +168,76 @@ class Preprocessing:
         image_shape: Sequence[int] | None = None,
         pixel_max: float | None = None,
     ) -> Self:
-        """From a fitted ``layerwise.data.preprocessing.Scaler``, which maps x to (x - offset) / scale."""
+        """A Preprocessing from a fitted scaler, which maps x to (x - offset) / scale.
+
+        The scaler is a fitted ``layerwise.data.preprocessing.Scaler``, or any object with
+        ``offset`` and ``scale`` (see ``ScalerLike``): they become ``mean`` and ``std``,
+        one value per feature, and ``scale`` stays 1.
+
+        Parameters
+        ----------
+        scaler : ScalerLike
+            The fitted map.
+        n_features : int
+            Features per row; a single offset or scale is repeated for each.
+        image_shape : sequence of int or None, optional
+            (height, width) of the training images (None: not image data).
+        pixel_max : float or None, optional
+            The raw value of full intensity (None: unknown).
+
+        Returns
+        -------
+        Preprocessing
+            ``(X - offset) / scale``.
+
+        Raises
+        ------
+        LayerwiseError
+            If an offset or a scale is not finite, or a scale is not positive.
+        ValueError
+            If ``offset`` or ``scale`` holds neither one value nor ``n_features``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from types import SimpleNamespace
+        >>> pre = lw.Preprocessing.from_scaler(SimpleNamespace(offset=0.5, scale=2.0), n_features=3)
+        >>> pre
+        Preprocessing(scale=1, mean=<3 values>, std=<3 values>)
+        >>> pre.transform(np.ones((1, 3))).tolist()
+        [[0.25, 0.25, 0.25]]
+        """
         mean = np.broadcast_to(np.asarray(scaler.offset, np.float64), (n_features,))
         std = np.broadcast_to(np.asarray(scaler.scale, np.float64), (n_features,))
         return cls(mean=mean, std=std, image_shape=image_shape, pixel_max=pixel_max)
 
     def check_features(self, n_features: int) -> None:
+        """Check that ``mean``, ``std`` and ``image_shape`` fit ``n_features`` inputs.
+
+        Parameters
+        ----------
+        n_features : int
+            The network's inputs per example.
+
+        Raises
+        ------
+        LayerwiseError
+            If ``mean`` or ``std`` does not hold ``n_features`` values, or the
+            ``image_shape`` does not have ``n_features`` pixels.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> pre = lw.Preprocessing(scale=1 / 16, image_shape=(8, 8))
+        >>> pre.check_features(64)
+        >>> try:
+        ...     pre.check_features(10)
+        ... except lw.LayerwiseError as e:
+        ...     print(e)
+        preprocessing image_shape (8, 8) does not fit the 10 inputs
+        """
         for name in ("mean", "std"):
             values = getattr(self, name)
             if values is not None and values.shape != (n_features,):
@@ -96,7 +250,31 @@ class Preprocessing:
             )
 
     def transform(self, X: Array) -> Array:
-        """The network's inputs for raw rows ``X`` (a float array, changed in place)."""
+        """The network's inputs for raw rows ``X`` (a float array, changed in place).
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_examples, n_features)
+            Raw rows, of a float dtype; overwritten with the result.
+
+        Returns
+        -------
+        ndarray of shape (n_examples, n_features)
+            ``X`` itself, now ``(X * scale - mean) / std``, in its own dtype.
+
+        See Also
+        --------
+        Model.transform : Validates raw rows and applies this to a copy.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> X = np.array([[0.0, 255.0]])
+        >>> out = lw.Preprocessing(scale=1 / 255).transform(X)
+        >>> out.tolist(), out is X
+        ([[0.0, 1.0]], True)
+        """
         if self.scale != 1:
             X *= X.dtype.type(self.scale)
         if self.mean is not None:
@@ -106,6 +284,25 @@ class Preprocessing:
         return X
 
     def to_dict(self) -> dict[str, Any]:
+        """The five fields by name, as the constructor (and ``coerce``) take them.
+
+        Returns
+        -------
+        dict
+            "scale", "mean" and "std" (arrays or None), "image_shape" (a list or None)
+            and "pixel_max".
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> pre = lw.Preprocessing(scale=0.5, image_shape=(2, 3))
+        >>> d = pre.to_dict()
+        >>> d["scale"], d["image_shape"], d["mean"]
+        (0.5, [2, 3], None)
+        >>> lw.Preprocessing.coerce(d)
+        Preprocessing(scale=0.5, image_shape=(2, 3))
+        """
         return {
             "scale": self.scale,
             "mean": self.mean,
@@ -129,12 +326,42 @@ class Preprocessing:
 class Model:
     """A Network, its class labels and its preprocessing: what ``lw.load`` returns.
 
-    - ``network``: the Network (inputs already preprocessed, outputs class indices).
-    - ``classes``: array of labels, ``classes[i]`` is the label of output i (default 0..K-1).
-    - ``preprocessing``: a Preprocessing or None.
-    - ``metadata``: a dict of JSON values saved with the model (dataset, settings, ...).
-
     ``predict_proba(X)`` and ``predict(X)`` take raw rows and apply the preprocessing.
+    The four arguments are kept as attributes of those names (``classes`` as an array,
+    ``preprocessing`` as a Preprocessing or None, ``metadata`` as a dict).
+
+    Parameters
+    ----------
+    network : Network
+        The Network (inputs already preprocessed, outputs class indices).
+    classes : array_like of shape (n_classes,) or None, optional
+        Labels, distinct: ``classes[i]`` is the label of output i (None: 0..K-1).
+    preprocessing : Preprocessing, dict or None, optional
+        A Preprocessing, a dict of its fields, or None (the rows go in as they are).
+    metadata : mapping or None, optional
+        JSON values saved with the model (dataset, settings, ...).
+
+    Raises
+    ------
+    LayerwiseError
+        If ``network`` is not a Network, ``classes`` does not hold one distinct label per
+        output, or the preprocessing is invalid or does not fit the network's inputs.
+
+    See Also
+    --------
+    Preprocessing : The map from raw inputs to the network's inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> net = lw.Network.from_spec("4-8-3", seed=0)
+    >>> model = lw.Model(net, classes=["cat", "dog", "owl"], preprocessing={"scale": 0.5})
+    >>> model.n_features, model.n_classes
+    (4, 3)
+    >>> labels = model.predict(np.ones((2, 4)))
+    >>> labels.shape, set(labels.tolist()) <= {"cat", "dog", "owl"}
+    ((2,), True)
     """
 
     def __init__(
@@ -155,6 +382,33 @@ class Model:
 
     @classmethod
     def coerce(cls, net_or_model: "Network | Model") -> "Model":
+        """A Model from a Network (classes 0..K-1, no preprocessing) or a Model (as it is).
+
+        Parameters
+        ----------
+        net_or_model : Network or Model
+            What to use as a Model.
+
+        Returns
+        -------
+        Model
+            ``net_or_model`` itself when it is a Model, else a new Model around it.
+
+        Raises
+        ------
+        LayerwiseError
+            If ``net_or_model`` is neither.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> model = lw.Model.coerce(lw.Network.from_spec("4-8-3", seed=0))
+        >>> model.classes.tolist(), model.preprocessing
+        ([0, 1, 2], None)
+        >>> lw.Model.coerce(model) is model
+        True
+        """
         if isinstance(net_or_model, cls):
             return net_or_model
         if isinstance(net_or_model, Network):
@@ -163,24 +417,105 @@ class Model:
 
     @property
     def n_features(self) -> int:
+        """Raw features per row: the network's inputs (the preprocessing keeps their number)."""
         return self.network.n_features
 
     @property
     def n_classes(self) -> int:
+        """The number of classes: the network's outputs, one per label in ``classes``."""
         return self.network.n_classes
 
     def transform(self, X: ArrayLike) -> Array:
-        """Raw rows -> the network's inputs (validated, in the network's dtype)."""
+        """Raw rows -> the network's inputs (validated, in the network's dtype).
+
+        Parameters
+        ----------
+        X : array_like of shape (n_examples, n_features)
+            Raw rows; not changed.
+
+        Returns
+        -------
+        ndarray of shape (n_examples, n_features)
+            The preprocessed rows, in the network's dtype.
+
+        Raises
+        ------
+        LayerwiseError
+            If X is not a non-empty numeric 2-D array with ``n_features`` columns, or holds
+            NaN or infinite values.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("2-4-3", seed=0)
+        >>> model = lw.Model(net, preprocessing={"scale": 1 / 255})
+        >>> X = model.transform([[0, 255], [51, 102]])
+        >>> X.astype(np.float64).round(2).tolist(), str(X.dtype)
+        ([[0.0, 1.0], [0.2, 0.4]], 'float32')
+        """
         X = self.network.check_X(X)
         if self.preprocessing is None:
             return X
         return self.preprocessing.transform(X.copy())  # check_X may return the caller's array
 
     def predict_proba(self, X: ArrayLike) -> Array:
+        """Class probabilities for raw rows: the preprocessing, then the network.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_examples, n_features)
+            Raw rows.
+
+        Returns
+        -------
+        ndarray of shape (n_examples, n_classes)
+            Each row sums to 1; column i is the probability of ``classes[i]``.
+
+        Raises
+        ------
+        LayerwiseError
+            If X is not a valid batch of raw rows (see ``transform``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> model = lw.Model(lw.Network.from_spec("4-8-3", seed=0), classes=["a", "b", "c"])
+        >>> proba = model.predict_proba(np.ones((2, 4)))
+        >>> proba.shape, np.allclose(proba.sum(axis=1), 1)
+        ((2, 3), True)
+        """
         return self.network.predict_proba(self.transform(X))
 
     def predict(self, X: ArrayLike) -> NDArray[Any]:
-        """Predicted labels (from ``classes``) for raw rows."""
+        """Predicted labels (from ``classes``) for raw rows.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_examples, n_features)
+            Raw rows.
+
+        Returns
+        -------
+        ndarray of shape (n_examples,)
+            The label of the most probable class of each row.
+
+        Raises
+        ------
+        LayerwiseError
+            If X is not a valid batch of raw rows (see ``transform``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> model = lw.Model(lw.Network.from_spec("4-8-3", seed=0), classes=[10, 20, 30])
+        >>> X = np.random.default_rng(0).random((5, 4))
+        >>> labels = model.predict(X)
+        >>> bool(np.all(labels == model.classes[model.predict_proba(X).argmax(axis=1)]))
+        True
+        """
         return self.classes[self.network.predict(self.transform(X))]
 
     def __repr__(self) -> str:

@@ -13,7 +13,36 @@ from .types import Array, ArrayLike, DTypeLike, Labels
 
 
 def parse_spec(spec: str | Sequence[int]) -> list[int]:
-    """ "64-48-32-10" (or a list of ints) -> [64, 48, 32, 10]."""
+    """Return the layer sizes of a network spec: "64-48-32-10" -> [64, 48, 32, 10].
+
+    Parameters
+    ----------
+    spec : str or sequence of int
+        The sizes from the input to the output: a string of sizes separated by "-" (or
+        "x"), or a list of ints.
+
+    Returns
+    -------
+    list of int
+        The sizes: at least an input and an output size, all positive.
+
+    Raises
+    ------
+    LayerwiseError
+        If a size is not a number, or there are fewer than two sizes or one below 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.network import parse_spec
+    >>> parse_spec("64-48-32-10"), parse_spec([784, 10]), parse_spec("784x10")
+    ([64, 48, 32, 10], [784, 10], [784, 10])
+    >>> parse_spec("64-ten")
+    Traceback (most recent call last):
+    ...
+    layerwise.errors.LayerwiseError: network spec '64-ten' is not a list of sizes like 64-48-32-10
+    """
     parts: list[str] | list[int]
     if isinstance(spec, str):
         parts = spec.replace("x", "-").split("-")
@@ -50,6 +79,45 @@ class Network:
 
     The loss is applied to whatever the last layer emits, so the tutorial's network
     (a sigmoid after the last linear map, then softmax) is written exactly as it is.
+    Rows are examples: a batch X of shape (N, n_features) becomes an output of shape
+    (N, n_classes). The attributes ``layers`` and ``loss`` hold what was given.
+
+    On construction the network moves every parameter value and gradient into two flat
+    arrays (``layers.pack``, weights first), so that the L2 penalty and an optimizer step
+    are one NumPy call each; the Parameters keep views of their parts.
+
+    Parameters
+    ----------
+    layers : iterable of Layer
+        The layers, first to last. The Linear layers' sizes must chain (each one's n_out
+        is the next one's n_in) and share one dtype.
+    loss : SoftmaxCrossEntropy or None, default None
+        The loss; None: a new SoftmaxCrossEntropy.
+
+    Raises
+    ------
+    LayerwiseError
+        If ``layers`` is empty, holds something that is not a Layer or no Linear layer, or
+        the Linear layers' sizes do not chain or their dtypes differ.
+
+    See Also
+    --------
+    Network.from_spec : A fully connected network from its sizes.
+    fit : Train a network.
+
+    Examples
+    --------
+    The tutorial's network, a sigmoid after each linear map:
+
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> layers = [lw.Linear(4, 8, seed=0), lw.Sigmoid(), lw.Linear(8, 3, seed=1), lw.Sigmoid()]
+    >>> net = lw.Network(layers)
+    >>> net.sizes, net.n_features, net.n_classes
+    ([4, 8, 3], 4, 3)
+    >>> X = np.random.default_rng(0).random((5, 4))
+    >>> net.predict_proba(X).shape
+    (5, 3)
     """
 
     _flat: tuple[Array, Array, int]  # made by _packed: (values, grads, number of weight values)
@@ -85,13 +153,62 @@ class Network:
         seed: int | None = DEFAULTS.seed,
         negative_slope: float = 0.01,
     ) -> Self:
-        """A fully connected network from sizes such as "64-256-128-10".
+        """Return a fully connected network from sizes such as "64-256-128-10".
 
-        ``activation`` follows every hidden Linear; ``output_activation`` (None = linear
-        logits) follows the last one; ``dropout`` > 0 adds Dropout after each hidden
-        activation. ``init`` None is he_uniform for ReLU-like activations and
-        glorot_uniform (the tutorial's) otherwise. ``seed`` makes the initial weights and
-        dropout masks reproducible. The defaults are those of ``TrainConfig``.
+        One Linear per pair of consecutive sizes, each followed by its activation (and
+        Dropout), and a SoftmaxCrossEntropy loss. The defaults are those of ``TrainConfig``.
+
+        Parameters
+        ----------
+        spec : str or sequence of int
+            The sizes from the input to the output: "64-256-128-10" or [64, 256, 128, 10].
+        activation : str, default "relu"
+            The activation that follows every hidden Linear: "relu", "leaky_relu", "tanh",
+            "sigmoid" or "identity".
+        output_activation : str or None, default None
+            The activation that follows the last Linear; None = linear logits.
+        dropout : float, default 0.0
+            When > 0, adds Dropout with this probability after each hidden activation.
+        init : str or None, default None
+            The Linear layers' init ("glorot_uniform", "he_uniform", "he_normal"); None is
+            he_uniform for ReLU-like activations and glorot_uniform (the tutorial's)
+            otherwise.
+        dtype : {"float32", "float64"}, default "float32"
+            The dtype of the parameters.
+        seed : int or None, default 0
+            Makes the initial weights and dropout masks reproducible (None: fresh entropy).
+        negative_slope : float, default 0.01
+            The slope of LeakyReLU layers for negative inputs (with "leaky_relu" only).
+
+        Returns
+        -------
+        Network
+            The new network.
+
+        Raises
+        ------
+        LayerwiseError
+            If the spec, an activation name, ``init``, ``dtype`` or ``dropout`` is invalid.
+
+        See Also
+        --------
+        TrainConfig.network : The network of a training's settings.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.Network.from_spec("4-8-3", seed=0)
+        Network([
+          Linear(4, 8, dtype=float32),
+          ReLU(),
+          Linear(8, 3, dtype=float32)
+        ], loss=SoftmaxCrossEntropy())
+        >>> net = lw.Network.from_spec([4, 8, 3], "sigmoid", "sigmoid", dropout=0.2, seed=0)
+        >>> [type(layer).__name__ for layer in net.layers]
+        ['Linear', 'Sigmoid', 'Dropout', 'Linear', 'Sigmoid']
+        >>> net.linears[0].init
+        'glorot_uniform'
         """
         init = init or default_init(activation)
         sizes = parse_spec(spec)
@@ -115,33 +232,78 @@ class Network:
 
     @property
     def linears(self) -> list[Linear]:
+        """The network's Linear layers, in order."""
         return [layer for layer in self.layers if isinstance(layer, Linear)]
 
     @property
     def n_features(self) -> int:
+        """Inputs per example: the first Linear's n_in (columns of X)."""
         return self.linears[0].n_in
 
     @property
     def n_classes(self) -> int:
+        """Number of classes K: the last Linear's n_out (labels are 0..K-1)."""
         return self.linears[-1].n_out
 
     @property
     def sizes(self) -> list[int]:
+        """The layer sizes, input first, as in a spec: [n_features, ..., n_classes]."""
         linears = self.linears
         return [linears[0].n_in] + [layer.n_out for layer in linears]
 
     @property
     def dtype(self) -> np.dtype[np.floating]:
+        """The dtype of the parameters (float32 or float64); ``check_X`` converts X to it."""
         return self.linears[0].dtype
 
     def parameters(self) -> list[Parameter]:
-        """Every Parameter, layer by layer, named "<layer index>.weight" and so on."""
+        """Return every Parameter, layer by layer (each Linear's weight, then its bias).
+
+        The Parameter objects themselves, not copies: their ``value`` and ``grad`` are
+        views of the network's flat arrays. ``named_parameters`` names them
+        "<layer index>.weight" and so on.
+
+        Returns
+        -------
+        list of Parameter
+            Every trainable Parameter of the network.
+
+        See Also
+        --------
+        named_parameters : The same, with their names.
+        get_weights : Copies of the values.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> [p.value.shape for p in net.parameters()]
+        [(4, 8), (8,), (8, 3), (3,)]
+        """
         params = []
         for layer in self.layers:
             params.extend(layer.parameters())
         return params
 
     def named_parameters(self) -> list[tuple[str, Parameter]]:
+        """Return every Parameter with its name "<layer index>.<name>", in parameters() order.
+
+        The layer index counts every layer, activations and Dropout included.
+
+        Returns
+        -------
+        list of (str, Parameter)
+            Names such as "0.weight" and "0.bias", each with its Parameter.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> [name for name, _ in net.named_parameters()]
+        ['0.weight', '0.bias', '2.weight', '2.bias']
+        """
         return [(f"{i}.{p.name}", p) for i, layer in enumerate(self.layers) for p in layer.parameters()]
 
     def _packed(self) -> tuple[Array, Array, int]:
@@ -172,11 +334,58 @@ class Network:
         return 0.5 * l2 / n * float(np.dot(weights, weights))
 
     def get_weights(self) -> list[Array]:
-        """Copies of every parameter value, in ``parameters()`` order."""
+        """Return copies of every parameter value, in ``parameters()`` order.
+
+        Returns
+        -------
+        list of ndarray
+            One array per Parameter; changing them does not change the network.
+
+        See Also
+        --------
+        set_weights : Set every parameter value from such a list.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> [w.shape for w in net.get_weights()]
+        [(4, 8), (8,), (8, 3), (3,)]
+        """
         return [p.value.copy() for p in self.parameters()]
 
     def set_weights(self, values: Sequence[ArrayLike]) -> None:
-        """Sets every parameter value from a list in ``parameters()`` order (copied)."""
+        """Set every parameter value from a list in ``parameters()`` order (copied).
+
+        The values are copied into the network's own arrays (converted to its dtype).
+
+        Parameters
+        ----------
+        values : sequence of array_like
+            One array per Parameter, each of that Parameter's shape.
+
+        Raises
+        ------
+        LayerwiseError
+            If the number of arrays or the shape of one differs from the parameters'.
+
+        See Also
+        --------
+        get_weights : Copies of every parameter value.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> saved = net.get_weights()
+        >>> net.set_weights([np.zeros_like(w) for w in saved])
+        >>> P = net.predict_proba(np.ones((1, 4)))  # zero weights: every class equally likely
+        >>> bool(np.allclose(P, 1 / 3))
+        True
+        >>> net.set_weights(saved)
+        """
         params = self.parameters()
         if len(values) != len(params):
             raise LayerwiseError(f"expected {len(params)} arrays of weights, got {len(values)}")
@@ -187,14 +396,69 @@ class Network:
             np.copyto(p.value, v, casting="unsafe")
 
     def astype(self, dtype: DTypeLike) -> "Network":
-        """A copy of this network in another dtype."""
+        """Return a copy of this network in another dtype.
+
+        Every layer is copied with ``Layer.astype``, and the loss is a new one of the same
+        class; this network is unchanged.
+
+        Parameters
+        ----------
+        dtype : {"float32", "float64"} or numpy dtype
+            The dtype of the copy.
+
+        Returns
+        -------
+        Network
+            The new network.
+
+        Raises
+        ------
+        LayerwiseError
+            If ``dtype`` is not float32 or float64.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> net64 = net.astype("float64")
+        >>> net64.dtype.name, net.dtype.name
+        ('float64', 'float32')
+        """
         as_dtype(dtype)
         return Network([layer.astype(dtype) for layer in self.layers], loss=type(self.loss)())
 
     # --- the core ---------------------------------------------------------------------
 
     def train(self, mode: bool = True) -> Self:
-        """Training mode (dropout active) or inference mode (``train(False)``)."""
+        """Set training mode (dropout active) or inference mode (``train(False)``).
+
+        Sets the ``training`` flag of every layer.
+
+        Parameters
+        ----------
+        mode : bool, default True
+            True for training mode, False for inference mode.
+
+        Returns
+        -------
+        Network
+            The network itself, so that calls can be chained.
+
+        See Also
+        --------
+        eval : The same as ``train(False)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", dropout=0.5, seed=0)
+        >>> net.train() is net, net.layers[2].training
+        (True, True)
+        >>> net.train(False).layers[2].training
+        False
+        """
         if self._training is not mode:
             for layer in self.layers:
                 layer.training = mode
@@ -202,10 +466,49 @@ class Network:
         return self
 
     def eval(self) -> Self:
+        """Set inference mode (dropout off): the same as ``train(False)``.
+
+        Returns
+        -------
+        Network
+            The network itself, so that calls can be chained.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", dropout=0.5, seed=0)
+        >>> net.eval().layers[2].training
+        False
+        """
         return self.train(False)
 
     def forward(self, X: Array) -> Array:
-        """The last layer's output for a batch already validated and of the network's dtype."""
+        """Return the last layer's output for a batch already validated, of the network's dtype.
+
+        Each layer's ``forward`` is applied in order, in the current mode (``train``); the
+        loss is not applied. Nothing is checked: pass X through ``check_X`` first.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, n_features)
+            A batch of N examples, one per row, as ``check_X`` returns it.
+
+        Returns
+        -------
+        ndarray of shape (N, n_classes)
+            The last layer's output, in a buffer a layer owns (valid until the next
+            forward pass with the same batch size).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> X = net.check_X(np.random.default_rng(0).random((5, 4)))
+        >>> net.forward(X).shape
+        (5, 3)
+        """
         return self._forward(X, self.layers)
 
     @staticmethod
@@ -221,7 +524,30 @@ class Network:
         return X
 
     def backward(self, grad: Array) -> None:
-        """Backpropagates dLoss/dOutput through the layers in reverse, filling every .grad."""
+        """Backpropagate dLoss/dOutput through the layers in reverse, filling every .grad.
+
+        Each layer's ``backward`` receives dLoss/d(its output) and returns dLoss/d(its
+        input), which the layer before receives. The first layer does not compute its
+        input gradient. Call it after ``forward`` on the same batch.
+
+        Parameters
+        ----------
+        grad : ndarray of shape (N, n_classes)
+            dLoss/dOutput, the gradient with respect to the last layer's output: the
+            loss's ``backward()``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> X = net.check_X(np.random.default_rng(0).random((5, 4)))
+        >>> y = net.check_y([0, 1, 2, 0, 1])
+        >>> loss = net.loss.forward(net.forward(X), y)
+        >>> net.backward(net.loss.backward())
+        >>> net.parameters()[0].grad.shape
+        (4, 8)
+        """
         layers = self.layers
         for layer in layers[:0:-1]:
             grad = layer.backward(grad)  # type: ignore[assignment]  # None only with input_grad=False
@@ -241,10 +567,45 @@ class Network:
         return loss, out
 
     def loss_and_gradients(self, X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> float:
-        """Forward pass, loss (mean cross-entropy + lambda/(2N) sum W^2), backward pass.
+        """Run the forward pass, the loss and the backward pass; return the loss.
 
-        Fills every parameter's ``grad`` and returns the loss. Uses training mode, so
-        Dropout is active.
+        The loss is the mean cross-entropy + lambda/(2N) sum W^2. Fills every parameter's
+        ``grad`` and returns the loss. Uses training mode, so
+        Dropout is active (and the network stays in training mode). With ``l2`` > 0 each
+        weight's gradient includes the penalty's, lambda / N * W.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, n_features)
+            The examples, one per row.
+        y : array_like of int of shape (N,)
+            Their labels 0..K-1.
+        l2 : float, default 0.0
+            lambda, the L2 strength (biases are not penalised).
+
+        Returns
+        -------
+        float
+            The loss of the batch.
+
+        Raises
+        ------
+        LayerwiseError
+            If X or y is invalid (see ``check_X`` and ``check_y``).
+
+        See Also
+        --------
+        gradcheck : Compare these gradients with finite differences.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> X = np.random.default_rng(0).random((6, 4))
+        >>> loss = net.loss_and_gradients(X, [0, 1, 2, 0, 1, 2], l2=0.1)
+        >>> loss > 0, net.parameters()[0].grad.shape
+        (True, (4, 8))
         """
         X = self.check_X(X)
         y = self.check_y(y, len(X))
@@ -253,7 +614,41 @@ class Network:
         return self._loss_and_gradients(X, y, float(l2))[0]
 
     def evaluate(self, X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> tuple[float, float]:
-        """(loss, accuracy) in inference mode; the loss includes the L2 term."""
+        """Return (loss, accuracy) in inference mode; the loss includes the L2 term.
+
+        The network is left in inference mode; no gradient is computed.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, n_features)
+            The examples, one per row.
+        y : array_like of int of shape (N,)
+            Their labels 0..K-1.
+        l2 : float, default 0.0
+            lambda, the L2 strength, for the lambda/(2N) sum W^2 term.
+
+        Returns
+        -------
+        loss : float
+            Mean cross-entropy, plus the L2 term.
+        accuracy : float
+            The share of examples whose predicted class is their label, in [0, 1].
+
+        Raises
+        ------
+        LayerwiseError
+            If X or y is invalid (see ``check_X`` and ``check_y``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> X = np.random.default_rng(0).random((6, 4))
+        >>> loss, accuracy = net.evaluate(X, [0, 1, 2, 0, 1, 2])
+        >>> loss > 0, 0 <= accuracy <= 1
+        (True, True)
+        """
         self._packed()
         X = self.check_X(X)
         y = self.check_y(y, len(X))
@@ -267,11 +662,76 @@ class Network:
         return loss, accuracy
 
     def predict_proba(self, X: ArrayLike) -> Array:
-        """Class probabilities, shape (N, n_classes)."""
+        """Return the class probabilities, shape (N, n_classes).
+
+        The softmax of the last layer's output, computed in inference mode (in which the
+        network is left).
+
+        Parameters
+        ----------
+        X : array_like of shape (N, n_features)
+            The examples, one per row.
+
+        Returns
+        -------
+        ndarray of shape (N, n_classes)
+            One row per example; each row sums to 1.
+
+        Raises
+        ------
+        LayerwiseError
+            If X is invalid (see ``check_X``), NaN and infinities included.
+
+        See Also
+        --------
+        predict : The most probable class of each example.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> P = net.predict_proba(np.random.default_rng(0).random((5, 4)))
+        >>> P.shape, bool(np.allclose(P.sum(axis=1), 1))
+        ((5, 3), True)
+        """
         return SoftmaxCrossEntropy.softmax(self._logits(X))
 
     def predict(self, X: ArrayLike) -> Labels:
-        """Predicted class indices, shape (N,)."""
+        """Return the predicted class indices, shape (N,).
+
+        The index of each row's largest output, computed in inference mode (in which the
+        network is left).
+
+        Parameters
+        ----------
+        X : array_like of shape (N, n_features)
+            The examples, one per row.
+
+        Returns
+        -------
+        ndarray of int of shape (N,)
+            One class 0..K-1 per example.
+
+        Raises
+        ------
+        LayerwiseError
+            If X is invalid (see ``check_X``), NaN and infinities included.
+
+        See Also
+        --------
+        predict_proba : The class probabilities.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> X = np.random.default_rng(0).random((5, 4))
+        >>> labels = net.predict(X)
+        >>> labels.shape, bool(np.array_equal(labels, net.predict_proba(X).argmax(axis=1)))
+        ((5,), True)
+        """
         labels: Labels = self._logits(X).argmax(axis=1)
         return labels
 
@@ -298,8 +758,41 @@ class Network:
     # --- validation at the public boundary --------------------------------------------
 
     def check_X(self, X: ArrayLike, finite: bool = True) -> Array:
-        """X as an aligned C-contiguous array of the network's dtype, or a clear error.
-        ``finite=False`` leaves the check for NaN and infinities to the caller."""
+        """Return X as an aligned C-contiguous array of the network's dtype, or raise an error.
+
+        The error, a LayerwiseError, says clearly what is wrong. X itself is returned, not
+        a copy, when it already is such an array.
+
+        Parameters
+        ----------
+        X : array_like of shape (N, n_features)
+            The examples, one per row; integers and booleans are converted.
+        finite : bool, default True
+            ``finite=False`` leaves the check for NaN and infinities to the caller.
+
+        Returns
+        -------
+        ndarray of shape (N, n_features)
+            X, ready for ``forward``.
+
+        Raises
+        ------
+        LayerwiseError
+            If X is not numeric, not 2-D, has the wrong number of features or no examples,
+            or (with ``finite``) holds NaN or infinite values.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> net.check_X([[0, 1, 2, 3]]).dtype.name
+        'float32'
+        >>> net.check_X(np.ones((2, 5)))
+        Traceback (most recent call last):
+        ...
+        layerwise.errors.LayerwiseError: X has 5 features but the network expects 4
+        """
         try:
             X = np.asarray(X)
         except (TypeError, ValueError) as e:
@@ -320,7 +813,40 @@ class Network:
         return X
 
     def check_y(self, y: ArrayLike, n: int | None = None) -> Labels:
-        """y as an integer array of labels 0..K-1, or a clear error."""
+        """Return y as an integer array of labels 0..K-1, or a clear error.
+
+        Floats with integer values (1.0) and booleans are accepted.
+
+        Parameters
+        ----------
+        y : array_like of shape (N,)
+            One label per example.
+        n : int or None, default None
+            The number of examples of X, which y must match; None: not checked.
+
+        Returns
+        -------
+        ndarray of intp of shape (N,)
+            The labels, ready for the loss.
+
+        Raises
+        ------
+        LayerwiseError
+            If y is not 1-D, its length is not ``n``, it holds non-integer values or a
+            label outside 0..K-1 (K = ``n_classes``), or it is not numeric.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> net.check_y([0, 2, 1.0]).tolist()
+        [0, 2, 1]
+        >>> net.check_y([0, 3])
+        Traceback (most recent call last):
+        ...
+        layerwise.errors.LayerwiseError: label 3 is out of range: the network has 3 classes (0..2)
+        """
         y = np.asarray(y)
         if y.ndim != 1:
             raise LayerwiseError(f"y must be 1-D, not of shape {y.shape}")

@@ -20,7 +20,49 @@ from .types import Array, ArrayLike, Labels
 
 @dataclass
 class History:
-    """What happened per epoch (one entry per epoch in each list)."""
+    """What happened per epoch (one entry per epoch in each list).
+
+    ``fit`` returns one; epochs are appended to it as they end, so a History passed to
+    ``fit(history=...)`` goes on from where an earlier training stopped. Epoch numbers are
+    counted from 0, as the callbacks see them.
+
+    Parameters
+    ----------
+    train_loss : list of float, optional
+        The mean training loss of each epoch: the loss of each mini-batch (with the L2
+        term), weighted by its size, as the weights changed during the epoch.
+    train_accuracy : list of float, optional
+        The share of training examples classified correctly, during the epoch's steps.
+    val_loss : list of float, optional
+        The loss on ``validation_data`` at the end of each epoch (empty without it).
+    val_accuracy : list of float, optional
+        The accuracy on ``validation_data`` at the end of each epoch (empty without it).
+    lr : list of float, optional
+        The learning rate of each epoch.
+    seconds : list of float, optional
+        The wall-clock duration of each epoch.
+    best_epoch : int or None, optional
+        The best epoch of ``EarlyStopping`` (None without it).
+    stopped_epoch : int or None, optional
+        The epoch after which a callback stopped the training (None when it ran all its
+        epochs).
+
+    See Also
+    --------
+    fit : Trains a network and returns its History.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> net = lw.Network.from_spec("4-8-3", seed=0)
+    >>> X = np.random.default_rng(0).random((30, 4))
+    >>> history = lw.fit(net, X, np.arange(30) % 3, epochs=3)
+    >>> history.epochs, len(history.train_accuracy), history.val_loss, history.stopped_epoch
+    (3, 3, [], None)
+    >>> history.lr
+    [0.001, 0.001, 0.001]
+    """
 
     train_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
@@ -33,13 +75,56 @@ class History:
 
     @property
     def epochs(self) -> int:
+        """The number of epochs recorded (the length of ``train_loss``)."""
         return len(self.train_loss)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields by name, for reports and checkpoints.
+
+        Returns
+        -------
+        dict
+            Each field's value by its name; the lists are the History's own, not copies.
+
+        See Also
+        --------
+        from_dict : The History of such a dict.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> history = lw.History(train_loss=[0.9, 0.5], train_accuracy=[0.6, 0.8])
+        >>> history.to_dict()["train_loss"], list(history.to_dict())[-2:]
+        ([0.9, 0.5], ['best_epoch', 'stopped_epoch'])
+        """
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Self:
+        """A History from a mapping of its fields, such as ``to_dict()`` returns.
+
+        Parameters
+        ----------
+        d : dict
+            Field values by name; names that are not fields are ignored, and missing
+            fields take their defaults.
+
+        Returns
+        -------
+        History
+            A new History holding the values of ``d``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> history = lw.History(train_loss=[0.9, 0.5], best_epoch=1)
+        >>> lw.History.from_dict(history.to_dict()) == history
+        True
+        >>> lw.History.from_dict({"train_loss": [0.7], "note": "ignored"}).epochs
+        1
+        """
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
@@ -51,12 +136,43 @@ def _restore_finite(values: Array, *candidates: Array) -> None:
 
 
 def seed_generators(net: Network, seed: int | None) -> np.random.Generator:
-    """The generator fit() shuffles with, from ``seed``; it also reseeds the network's
-    Dropout layers from ``seed``, so that the same seed gives bit-identical weights.
+    """The generator fit() shuffles with, from ``seed``; it also reseeds the Dropout layers.
 
-    fit(seed=<int>) calls this itself. To checkpoint a training (checkpoint.py), call it
-    and pass the generator as ``seed``: fit then uses it, and the Dropout layers' own
-    generators, as they are.
+    The network's Dropout layers get generators derived from ``seed``, so that the same
+    seed gives bit-identical weights. fit(seed=<int>) calls this itself. To checkpoint a
+    training (checkpoint.py), call it and pass the generator as ``seed``: fit then uses
+    it, and the Dropout layers' own generators, as they are.
+
+    Parameters
+    ----------
+    net : Network
+        The network whose Dropout layers get new generators (when ``seed`` is not None).
+    seed : int or None
+        The seed of the shuffles and of the dropout masks; None draws fresh entropy and
+        leaves the Dropout layers' generators as they are.
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``np.random.default_rng(seed)``, for fit's shuffles.
+
+    See Also
+    --------
+    fit : Its ``seed`` takes an int or this generator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.training import seed_generators
+    >>> X = np.random.default_rng(0).random((30, 4))
+    >>> y = np.arange(30) % 3
+    >>> a = lw.Network.from_spec("4-8-3", dropout=0.5, seed=0)
+    >>> b = lw.Network.from_spec("4-8-3", dropout=0.5, seed=0)
+    >>> _ = lw.fit(a, X, y, epochs=2, seed=7)
+    >>> _ = lw.fit(b, X, y, epochs=2, seed=seed_generators(b, 7))
+    >>> all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+    True
     """
     rng = np.random.default_rng(seed)
     if seed is not None:
@@ -104,7 +220,7 @@ def fit(
     history: History | None = None,
     check_classes: bool = True,
 ) -> History:
-    """Trains ``net`` in place and returns a History.
+    """Train ``net`` in place and return a History.
 
     The defaults (optimizer, epochs, batch size, l2, seed) are those of ``TrainConfig``.
     ``batch_size=None`` uses the full batch every step, as the tutorial does; otherwise
@@ -112,11 +228,81 @@ def fit(
     ``seed`` (an int, or a Generator from ``seed_generators`` to continue a checkpointed
     training). ``l2`` is the tutorial's lambda: the loss gets lambda/(2N) sum ||W||^2.
     ``start_epoch`` and ``history`` continue an earlier training: epochs are numbered from
-    ``start_epoch`` and appended to ``history``.
-    A training set with a single class, or a validation set with a class the training set
-    lacks, is an error (``check_classes=False`` allows both, for one batch of a stream).
-    A loss that becomes NaN or infinite raises TrainingDiverged naming the epoch, with the
-    network set back to its last finite weights.
+    ``start_epoch`` and appended to ``history``. The network ends in inference mode.
+
+    Parameters
+    ----------
+    net : Network
+        The network to train; its parameters are updated in place.
+    X : array_like of shape (n_examples, n_features)
+        Training examples, one per row.
+    y : array_like of shape (n_examples,)
+        Their class labels, integers 0..K-1.
+    optimizer : Optimizer or None, optional
+        The optimizer, whose schedule sets the learning rate at each epoch (None:
+        ``TrainConfig().make_optimizer()``, Adam with learning rate 1e-3).
+    epochs : int, default 20
+        Passes over the training set; 0 or more.
+    batch_size : int or None, default 128
+        Examples per optimizer step; None, or a size of at least ``n_examples``, is the
+        full batch.
+    l2 : float, default 0.0
+        The tutorial's lambda, 0 or more.
+    validation_data : tuple of (array_like, array_like) or None, optional
+        ``(X_val, y_val)``, scored in inference mode at the end of each epoch
+        (``val_loss`` and ``val_accuracy``, with the L2 term in the loss).
+    seed : int, numpy.random.Generator or None, default 0
+        Seeds the shuffles and the dropout masks (see ``seed_generators``); a Generator is
+        used as it is, and the Dropout layers' own generators too.
+    shuffle : bool, default True
+        Shuffle the examples at each epoch (mini-batches only); False keeps their order.
+    callbacks : iterable of Callback, default ()
+        Hooks called at the start, after each step, after each epoch and at the end; one
+        whose ``on_epoch_end`` returns True stops the training.
+    start_epoch : int, default 0
+        The number of the first epoch (counted from 0), to continue an earlier training.
+    history : History or None, optional
+        The History to append the epochs to (None: a new one).
+    check_classes : bool, default True
+        Refuse a training set with a single class, or a validation set with a class the
+        training set lacks; False allows both, for one batch of a stream.
+
+    Returns
+    -------
+    History
+        ``history`` (or a new History) with one entry per epoch trained.
+
+    Raises
+    ------
+    LayerwiseError
+        If ``epochs``, ``l2`` or ``batch_size`` is out of range; if X, y or the
+        validation data are not numeric arrays of the network's shapes, hold NaN or
+        infinite values, or labels out of range; if ``check_classes`` finds one class in
+        the training set, or a validation class the training set lacks.
+    TrainingDiverged
+        If a loss becomes NaN or infinite; it names the epoch, and the network is set back
+        to its last finite weights.
+
+    See Also
+    --------
+    TrainConfig : The defaults, and every other setting of a training.
+    EarlyStopping : A callback that stops when the validation loss stops improving.
+    Network.evaluate : Loss and accuracy on a dataset.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> net = lw.Network.from_spec("4-8-3", seed=0)
+    >>> X = np.random.default_rng(0).random((30, 4))
+    >>> y = np.arange(30) % 3
+    >>> history = lw.fit(net, X[:24], y[:24], epochs=2, validation_data=(X[24:], y[24:]))
+    >>> len(history.train_loss), len(history.val_accuracy)
+    (2, 2)
+    >>> optimizer = lw.SGD(lr=0.1, momentum=0.9)
+    >>> history = lw.fit(net, X, y, optimizer=optimizer, epochs=3, batch_size=None, l2=0.01)
+    >>> history.epochs, optimizer.steps
+    (3, 3)
     """
     optimizer = optimizer or DEFAULTS.make_optimizer()
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
