@@ -3,6 +3,8 @@
 # make data  - install Fashion-MNIST (Debian package dataset-fashion-mnist)
 # make bench - Fashion-MNIST seconds per epoch against PyTorch and scikit-learn
 # make fuzz  - coverage-guided fuzzing of every file loader (atheris), FUZZ_SECONDS long
+# make docs  - the documentation site, built in strict mode into site/ (make docs-serve serves it)
+# make notebooks - run examples/*.ipynb on the full data and store their outputs
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +14,7 @@ FUZZ_STAMP := $(VENV)/.fuzz-installed
 FUZZ_SECONDS ?= 180
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format data bench bench-tutorial bench-search fuzz clean
+.PHONY: run test lint format data bench bench-tutorial bench-search fuzz docs docs-serve notebooks clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +34,8 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench examples
 	$(BIN)/ruff check --fix src tests bench examples
 
-test: lint
+# The Fashion-MNIST notebook runs on the real data set (a subset) in the tests.
+test: lint data
 	$(BIN)/python -m pytest
 
 data:
@@ -61,5 +64,14 @@ fuzz: $(FUZZ_STAMP)
 	$(BIN)/python tests/fuzz/fuzz_loaders.py -max_total_time=$(FUZZ_SECONDS) -timeout=30 -rss_limit_mb=4096 \
 		-artifact_prefix=.fuzz/ .fuzz/corpus
 
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+notebooks: $(STAMP) data
+	$(BIN)/python examples/run_notebooks.py --store
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .fuzz
+	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis .fuzz
