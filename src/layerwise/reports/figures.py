@@ -1,13 +1,15 @@
-"""Figures for run directories, drawn with matplotlib's Agg backend to PNG files."""
+"""Figures for run directories, drawn to PNG files.
+
+The figures are matplotlib Figure objects saved directly, without pyplot: nothing changes
+matplotlib's backend, so a notebook that imports this module keeps its inline plots.
+"""
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 DPI = 100
 
@@ -31,7 +33,8 @@ def draw_all(calls, jobs=1):
 def _axes(width, height, *, left=0.8, bottom=0.6, right=0.2, top=0.2):
     """A figure of width x height inches with one Axes and fixed margins (inches) for
     the tick and axis labels: cheaper than tight_layout, which draws the figure twice."""
-    fig, ax = plt.subplots(figsize=(width, height))
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_subplot()
     fig.subplots_adjust(
         left=left / width, bottom=bottom / height, right=1 - right / width, top=1 - top / height
     )
@@ -42,7 +45,6 @@ def _save(fig, path, tight=False):
     if tight:  # for labels whose size is not known in advance
         fig.tight_layout()
     fig.savefig(path, dpi=DPI)
-    plt.close(fig)
     return path
 
 
@@ -118,7 +120,7 @@ def image_grid(path, images, titles, *, columns=8, title=None, cmap="gray_r", sy
     fig, ax = _axes(columns * 1.0, rows * 1.2 + (0.4 if title else 0.1), left=0.05, bottom=0.05, right=0.05,
                     top=0.35 if title else 0.05)  # fmt: skip
     limits = dict(vmin=-1, vmax=1) if symmetric else {}
-    colours = plt.get_cmap(cmap).with_extremes(bad="white")
+    colours = matplotlib.colormaps[cmap].with_extremes(bad="white")
     ax.imshow(mosaic, cmap=colours, interpolation="nearest", **limits)
     for i, caption in enumerate(titles[:n]):
         r, c = divmod(i, columns)
@@ -157,9 +159,8 @@ def series_per_layer(path, series, *, ylabel, log=True, title=None):
 def heatmap(path, values, row_labels, column_labels, *, xlabel, ylabel, title=None):
     """A score for every pair of two settings; NaN cells (failed trials) stay blank."""
     values = np.asarray(values, dtype=np.float64)
-    fig, ax = plt.subplots(
-        figsize=(max(4, 0.8 * len(column_labels) + 2), max(3, 0.5 * len(row_labels) + 1.5))
-    )
+    fig = Figure(figsize=(max(4, 0.8 * len(column_labels) + 2), max(3, 0.5 * len(row_labels) + 1.5)))
+    ax = fig.add_subplot()
     image = ax.imshow(values, cmap="viridis", aspect="auto")
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
