@@ -43,8 +43,12 @@ def test_train_then_evaluate_on_idx_files(tmp_path, capsys):
     folder = write_mnist_folder(tmp_path / "tiny", compress=True, n_train=60)
     out = tmp_path / "run"
     assert train("--data", folder, *FAST, "--scaling", "standard", "--out", out) == 0
-    assert capsys.readouterr().out == f"run directory: {out}\n"
     report = json.loads((out / "report.json").read_text())
+    # --quiet: no per-epoch lines and no per-class table, but the result and the run directory
+    assert capsys.readouterr().out.splitlines() == [
+        f"test accuracy {report['test_accuracy']:.4f} on 12 test examples of tiny",
+        f"run directory: {out}",
+    ]
     assert main(["evaluate", str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"accuracy {report['test_accuracy']:.4f} on the 12 test examples of tiny")

@@ -56,7 +56,7 @@ def reference_run(tmp_path_factory):
 def test_tune_writes_the_run_directory(reference_run):
     names = {p.name for p in reference_run.iterdir()}
     assert {"search.json", "trials.jsonl", "report.json", "report.md", "results.csv",
-            "heatmap_l2_hidden.png"} <= names  # fmt: skip
+            "heatmap_l2_hidden.png", "model.safetensors"} <= names  # fmt: skip
     report = json.loads((reference_run / "report.json").read_text())
     assert report["trials"] == report["finished"] == 6 and report["failed"] == []
     accuracies = [r["val_accuracy"] for r in report["ranking"]]

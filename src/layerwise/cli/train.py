@@ -7,7 +7,8 @@ examples (--validation) is held out for validation, unless the dataset has its o
 validation set (the digits do: the tutorial's split). The run directory gets the model
 (model.safetensors, with its preprocessing and class names), report.json and figures of
 the loss, the accuracy and the test set's confusion matrix, each written whole when the
-training has succeeded.
+training has succeeded. --quiet leaves out the progress (the bar, the per-epoch lines)
+and the per-class table, not the result: the accuracy line and the run directory.
 
 Checkpoints: --checkpoint-every N writes checkpoint.safetensors in the run directory every
 N epochs (weights, optimizer state, random generator states, epoch, history), and Ctrl-C
@@ -43,7 +44,11 @@ def add_arguments(p):
     add_config_arguments(p, DEFAULTS)
     p.add_argument("--data-dir", default=None, help="where named datasets live (before $LAYERWISE_DATA)")
     p.add_argument("--out", default=None, help="run directory to create (default runs/<timestamp>-train)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar, per-epoch lines or per-class table (the result lines stay)",
+    )
     saving = p.add_argument_group("checkpoints")
     saving.add_argument(
         "--checkpoint-every",
@@ -86,15 +91,16 @@ def _train(training, show, started):
         print(describe(training), flush=True)
     try:
         training.fit(_progress(training) if show else [])
-        summary = write_run(training, started)
+        result, details = write_run(training, started)
     except KeyboardInterrupt:
         return _interrupted(training)
     except TrainingDiverged as e:
         path = write_diverged(training, e)
         raise TrainingDiverged(f"{e}, saved in {path}", epoch=e.epoch, history=e.history) from None
     training.finished()
+    print(result)  # --quiet too: it leaves out the progress, not the result
     if show:
-        print(summary)
+        print(details)
     print(f"run directory: {training.folder}")
     return 0
 

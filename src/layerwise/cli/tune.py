@@ -9,6 +9,10 @@ trial trains from its own seed; the best setting (validation accuracy, or the me
 Trials run on all cores by default (--jobs), or on a Dask cluster (--dask ADDRESS, or
 --dask-local N for a local one). Each finished trial is appended to trials.jsonl in the
 run directory; run the same command with --resume --out DIR to finish a stopped search.
+At the end the run directory gets the best network as model.safetensors (for `layerwise
+evaluate`, `predict` and `export`), report.json, report.md, results.csv and figures.
+--quiet leaves out the progress bar and the table, not the result: the best settings with
+their validation and test accuracy, and the run directory.
 
 examples:
   layerwise tune --grid "l2=logspace(-2,2,10)" --optimizer sgd --lr 0.2 \\
@@ -59,7 +63,9 @@ def add_arguments(p):
     add_backend_arguments(p)
     p.add_argument("--out", default=None, help="run directory (default runs/<timestamp>-tune)")
     p.add_argument("--resume", action="store_true", help="continue the search already in --out")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress bar and no table (the result lines stay)"
+    )
 
 
 def spec_from_args(args):
@@ -128,7 +134,7 @@ def run(args):
     if args.resume and not args.out:
         raise LayerwiseError("--resume needs the run directory: --out DIR")
     backend, backend_name = backends.backend(args.jobs, args.dask, args.dask_local)
-    data, _ = prepare_data(config, args.data_dir, hold_out_test=True)
+    data, prep = prepare_data(config, args.data_dir, hold_out_test=True)
     n = len(space.trials_settings(config.seed))
     with backend:  # connects to the cluster before the run directory is made
         out = open_run_directory(args.out or run_dir.default_run_dir("tune"), spec, args.resume)
@@ -153,15 +159,16 @@ def run(args):
         bar.close()
     from ..reports.search import table, write_report
 
-    report = write_report(out, result, drawn, backend=backend_name, data_name=data.name, started=started)
+    report = write_report(out, result, drawn, backend=backend_name, data=data, preprocessing=prep,
+                          started=started)  # fmt: skip
     if not args.quiet:
         print(table(result, limit=20))
-        if report["failed"]:
-            print(f"{len(report['failed'])} trial(s) failed; see report.md")
-        best = ", ".join(f"{k} = {v}" for k, v in report["best"]["settings"].items())
-        print(
-            f"best: {best}  validation accuracy {report['best']['val_accuracy']:.4f}  "
-            f"test accuracy {report['test_accuracy']:.4f}"
-        )
+    if report["failed"]:
+        print(f"{len(report['failed'])} trial(s) failed; see report.md")
+    best = ", ".join(f"{k} = {v}" for k, v in report["best"]["settings"].items())
+    print(
+        f"best: {best}  validation accuracy {report['best']['val_accuracy']:.4f}  "
+        f"test accuracy {report['test_accuracy']:.4f}"
+    )
     print(f"run directory: {out}")
     return 0

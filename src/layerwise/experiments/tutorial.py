@@ -16,6 +16,7 @@ from dataclasses import fields, replace
 import numpy as np
 
 from ..data.digits import tutorial_split
+from ..data.preprocessing import fit_preprocessing
 from ..errors import LayerwiseError
 from ..io.checkpoint import capture, restore
 from ..nn import Callback, History, Model, fit
@@ -45,6 +46,8 @@ TUTORIAL = TrainConfig(
     epochs=1000,
 )
 N_FEATURES, N_CLASSES = 64, 10  # the digits: 8x8 pixels, ten classes
+IMAGE_SHAPE, PIXEL_MAX = (8, 8), 16.0  # their images, and the value of full intensity
+CLASSES = [str(i) for i in range(N_CLASSES)]  # their labels, as `layerwise train` names them
 LAMBDAS = tuple(np.logspace(-2, 2, 10).tolist())
 # The settings `layerwise reproduce` lets change: the data, the split and lambda are the
 # tutorial's, and the sweep trains without validation data (no early stopping).
@@ -155,7 +158,10 @@ def _joined(parts):
 
 def run(config=TUTORIAL, lambdas=LAMBDAS, jobs=1, data=None, on_done=None, during_final=None, pool=None):
     """The whole experiment. Returns a dict with the sweep, the chosen lambda, the final
-    network, its history and its test-set results.
+    network, its history, its test-set results and ``model``: the final network as a Model
+    with the digits' labels, their preprocessing (none: the pixels go in as they are) and
+    metadata naming the dataset and the settings (``l2``: the chosen lambda), as
+    `layerwise train` saves its models.
 
     The final model is the best lambda's training from the sweep. Its loss and gradient
     norms per epoch are recorded by running that training again, its two halves at once
@@ -193,7 +199,18 @@ def run(config=TUTORIAL, lambdas=LAMBDAS, jobs=1, data=None, on_done=None, durin
         confusion=confusion_matrix(data["y_test"], predicted, n_classes=N_CLASSES),
         train_seconds=time.perf_counter() - started,
     )
+    result["model"] = final_model(config, final, data)
     return result
+
+
+def final_model(config, final, data):
+    """The final network as a Model: the digits' labels, their preprocessing (unscaled
+    pixels, as the tutorial trains on them) and the settings with the chosen lambda."""
+    preprocessing = fit_preprocessing(data["X_train"], "none", pixel_max=PIXEL_MAX, image_shape=IMAGE_SHAPE)
+    # the data are always the digits, unscaled, whatever ``config`` says of them
+    settings = config.replace(l2=final["l2"], data="digits", scaling="none").to_dict()
+    metadata = {"dataset": "digits", "data": "digits", "settings": settings}
+    return Model(final["net"], classes=CLASSES, preprocessing=preprocessing, metadata=metadata)
 
 
 def _best(sweep, lambdas):

@@ -1,4 +1,5 @@
-"""The run directory of `layerwise tune`: report.json, report.md, results.csv, figures."""
+"""The run directory of `layerwise tune`: the best model, report.json, report.md,
+results.csv, figures."""
 
 import csv
 import io
@@ -7,6 +8,7 @@ import time
 import numpy as np
 
 from ..io.atomic import write_atomic
+from ..io.model_file import MODEL_FILENAME, save
 from . import figures
 from .run_dir import environment, write_json
 
@@ -87,11 +89,21 @@ def draw_figures(folder, result):
     return drawn
 
 
-def write_report(folder, result, drawn, *, backend, data_name, started):
-    """Writes report.json, results.csv and report.md; ``drawn`` lists the figures' paths."""
+def write_report(folder, result, drawn, *, backend, data, preprocessing, started):
+    """Writes the best settings' network (``result["net"]``, scored on the test set) as
+    model.safetensors, with the classes of the Dataset ``data``, the ``preprocessing`` the
+    search's data had, and metadata naming the dataset and the best settings; then
+    report.json, results.csv and report.md. ``drawn`` lists the figures' paths."""
     best = result["best"]
+    metadata = {
+        "dataset": data.name,
+        "data": str(result["settings"].data),
+        "settings": result["best_settings"].to_dict(),
+    }
+    save(result["net"], folder / MODEL_FILENAME, classes=data.classes, preprocessing=preprocessing,
+         metadata=metadata)  # fmt: skip
     report = {
-        "data": data_name,
+        "data": data.name,
         "space": result["space"].to_dict(),
         "settings": result["settings"].to_dict(),
         "seed": result["seed"],
@@ -115,6 +127,7 @@ def write_report(folder, result, drawn, *, backend, data_name, started):
             {k: r[k] for k in ("trial", "settings", "val_accuracy", "val_loss", "seconds", "worker")}
             for r in result["ranking"]
         ],
+        "model": MODEL_FILENAME,
         "figures": [p.name for p in drawn],
         "environment": environment(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -158,6 +171,10 @@ def _markdown(report, result, drawn):
         f"(validation accuracy {best['val_accuracy']:.4f}); "
         f"{'retrained on every non-test example: ' if result['cv'] else ''}"
         f"test accuracy {report['test_accuracy']:.4f}.**",
+        "",
+        f"This network is saved as `{report['model']}`, with its classes, its preprocessing and the "
+        "best settings; `layerwise evaluate`, `layerwise predict` and `layerwise export` take this "
+        "run directory.",
         "",
         "## Trials, best first",
         "",

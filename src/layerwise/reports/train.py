@@ -24,7 +24,9 @@ def describe(run):
 
 def write_run(run, started):
     """Scores the test set (or the validation set without one), writes the model, the
-    figures, report.json and report.md; returns the summary to print."""
+    figures, report.json and report.md; returns what to print: (result, details), the
+    result line (with a line on early stopping before it when it stopped the run) and the
+    per-class table with the confusion matrix."""
     data, net, history, folder = run.data, run.network, run.history, run.folder
     if data.X_test is not None:
         set_name, X, y = "test", data.X_test, data.y_test
@@ -72,9 +74,9 @@ def write_run(run, started):
         stopped = f"early stopping after epoch {history.stopped_epoch + 1}; "
         stopped += f"the weights are those of epoch {history.best_epoch + 1}\n"
     title = stopped + f"{set_name} accuracy {accuracy:.4f} on {len(y)} {set_name} examples of {data.name}"
-    summary = title + "\n" + metrics_table(confusion, data.classes)
-    write_atomic(folder / "report.md", _markdown(run, summary))
-    return summary
+    details = metrics_table(confusion, data.classes)
+    write_atomic(folder / "report.md", _markdown(run, title + "\n" + details))
+    return title, details
 
 
 def _markdown(run, summary):

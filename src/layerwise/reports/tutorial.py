@@ -1,10 +1,12 @@
-"""The run directory of `layerwise reproduce`: report.json, report.md and six figures."""
+"""The run directory of `layerwise reproduce`: the final model, report.json, report.md and
+six figures."""
 
 import time
 
 import numpy as np
 
 from ..io.atomic import write_atomic
+from ..io.model_file import MODEL_FILENAME, save
 from . import figures
 from .run_dir import environment, write_json
 
@@ -23,8 +25,13 @@ def table(result):
     for i, r in enumerate(result["sweep"]):
         mark = "  <- best" if i == result["best_index"] else ""
         lines.append(f"{r['l2']:>10.4g}  {r['val_accuracy']:>12.4f}  {r['val_loss']:>9.4f}{mark}")
-    lines.append(f"best lambda {result['best_lambda']:.6g}  test accuracy {result['test_accuracy']:.4f}")
+    lines.append(result_line(result))
     return "\n".join(lines)
+
+
+def result_line(result):
+    """The chosen lambda and the test accuracy: the line --quiet still prints."""
+    return f"best lambda {result['best_lambda']:.6g}  test accuracy {result['test_accuracy']:.4f}"
 
 
 def draw_sweep_figure(folder, result):
@@ -65,7 +72,9 @@ def draw_figures(folder, result, jobs=1):
 
 
 def write_report(folder, result, jobs, started, backend=None):
-    """Writes every file of the run directory; returns the text table for the terminal."""
+    """Writes every file of the run directory (the final model ``result["model"]`` as
+    model.safetensors); returns the text table for the terminal."""
+    save(result["model"], folder / MODEL_FILENAME)
     figures_started = time.perf_counter()
     draw_figures(folder, result, jobs)
     figures_seconds = time.perf_counter() - figures_started
@@ -84,6 +93,8 @@ def write_report(folder, result, jobs, started, backend=None):
         "test_accuracy": result["test_accuracy"],
         "confusion_matrix": result["confusion"].tolist(),
         "final_history": {"train_loss": final["history"].train_loss, "val_loss": final["history"].val_loss},
+        # the norms the gradient_norms figure plots: {layer: [weight-gradient norm per epoch]}
+        "final_gradient_norms": final["grad_norms"],
         "split": {k: len(v) for k, v in result["data"].items() if k.startswith("y_")},
         "config": config.to_dict(),
         "seed": config.seed,
@@ -95,6 +106,7 @@ def write_report(folder, result, jobs, started, backend=None):
             "final_model_curves": result["train_seconds"] - result["sweep_seconds"],
             "figures_after_training": figures_seconds,
         },
+        "model": MODEL_FILENAME,
         "figures": {key: name for key, (name, _) in FIGURES.items()},
         "environment": environment(),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -127,6 +139,10 @@ def markdown(report, summary):
         "",
         f"**Best lambda {report['best_lambda']:.6g}; test accuracy {report['test_accuracy']:.4f}** "
         f"(whole run {report['seconds']:.1f} s with {report['jobs']} jobs).",
+        "",
+        f"The final model (lambda {report['best_lambda']:.6g}) is saved as `{report['model']}`, with the "
+        "digits' labels and preprocessing (none: raw pixel values 0..16); `layerwise evaluate`, "
+        "`layerwise predict` and `layerwise export` take this run directory.",
         "",
     ]
     for name, caption in FIGURES.values():
