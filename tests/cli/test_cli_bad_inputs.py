@@ -128,6 +128,10 @@ CASES = [
      "{d}/f/r"],
      "f/r"),
     ("reproduce-zero-epochs", nothing, ["reproduce", "--epochs", "0", "--out", "{d}/run"], "--epochs"),
+    ("reproduce-overflowing-lambdas", nothing, ["reproduce", "--lambdas", "logspace(0,400,2)", "--out",
+     "{d}/run"], "must hold 1 to 10000 finite numbers"),
+    ("data-name-typo", nothing, [*TRAIN, "--data", "fashon-mnist", "--out", "{d}/run"],
+     "did you mean 'fashion-mnist'?"),
     ("reproduce-out-parent-is-a-file", a_file("f"), ["reproduce", "--epochs", "1", "--out", "{d}/f/run"],
      "is a file, not a folder"),
 ]  # fmt: skip

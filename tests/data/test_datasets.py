@@ -130,6 +130,97 @@ def test_a_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
         load(str(tmp_path / "nothing.csv"))
 
 
+FOUR_FILES = [
+    "train-images-idx3-ubyte[.gz]",
+    "train-labels-idx1-ubyte[.gz]",
+    "t10k-images-idx3-ubyte[.gz]",
+    "t10k-labels-idx1-ubyte[.gz]",
+]
+
+
+@pytest.mark.parametrize(
+    "typed, name",
+    [("fashion_mnist", "fashion-mnist"), ("Fashion-MNIST", "fashion-mnist"),
+     ("FASHION MNIST", "fashion-mnist"), ("FashionMNIST", "fashion-mnist"), ("MNIST", "mnist"),
+     ("Mnist", "mnist")],
+)  # fmt: skip
+def test_known_names_ignore_case_and_separators(tmp_path, monkeypatch, typed, name):
+    write_mnist_folder(tmp_path / "env" / name)
+    monkeypatch.setenv("LAYERWISE_DATA", str(tmp_path / "env"))
+    monkeypatch.setattr(datasets, "SYSTEM_DATA", tmp_path / "nowhere")
+    monkeypatch.chdir(tmp_path)
+    data = load(typed)
+    assert data.name == name and len(data.y_train) == 30
+    assert data.classes == datasets.CLASSES[name]
+
+
+@pytest.mark.parametrize("typed", ["digits", "Digits", "DIGITS", " digits"])
+def test_the_digits_by_any_case(typed):
+    data = load(typed)
+    assert data.name == "digits" and len(data.y_train) == 721
+
+
+def test_an_existing_path_wins_over_a_name(tmp_path, monkeypatch):
+    write_mnist_folder(tmp_path / "MNIST", n_train=9)
+    monkeypatch.chdir(tmp_path)
+    data = load("MNIST")
+    assert len(data.y_train) == 9 and data.name == "MNIST"
+
+
+@pytest.mark.parametrize(
+    "typed, suggestion",
+    [("fashon-mnist", "fashion-mnist"), ("fashion", "fashion-mnist"), ("Fashion_MNSIT", "fashion-mnist"),
+     ("mnsit", "mnist"), ("digts", "digits")],
+)  # fmt: skip
+def test_an_unknown_name_close_to_a_known_one_gets_a_suggestion(tmp_path, monkeypatch, typed, suggestion):
+    monkeypatch.delenv("LAYERWISE_DATA", raising=False)
+    monkeypatch.setattr(datasets, "SYSTEM_DATA", tmp_path / "nowhere")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(lw.LayerwiseError) as e:
+        load(typed, data_dir=tmp_path)
+    message = str(e.value)
+    assert message.startswith(f"dataset {typed!r} not found") and message.endswith(
+        f"; did you mean {suggestion!r}?"
+    ), message
+    assert str(tmp_path / typed) in message
+
+
+def test_an_unknown_name_far_from_the_known_ones_lists_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets, "SYSTEM_DATA", tmp_path / "nowhere")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(lw.LayerwiseError) as e:
+        load("cifar10", data_dir=tmp_path)
+    assert "did you mean" not in str(e.value)
+    assert "the known names are digits, mnist and fashion-mnist" in str(e.value)
+
+
+@pytest.mark.parametrize("typed, name", [("fashion-mnist", "fashion-mnist"), ("MNIST", "mnist")])
+def test_a_missing_known_dataset_names_the_four_files_and_the_folders(tmp_path, monkeypatch, typed, name):
+    monkeypatch.setenv("LAYERWISE_DATA", str(tmp_path / "env"))
+    monkeypatch.setattr(datasets, "SYSTEM_DATA", tmp_path / "system")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(lw.LayerwiseError) as e:
+        load(typed, data_dir=tmp_path / "mine")
+    message = str(e.value)
+    assert "\n" not in message
+    searched = ", ".join(str(tmp_path / place / name) for place in ("mine", "env", "system"))
+    assert message.startswith(f"dataset {name!r} not found in {searched}: put its four files "), message
+    assert all(file in message for file in FOUR_FILES), message
+    assert f"DIR/{name}/ and give --data-dir DIR" in message
+    assert f"$LAYERWISE_DATA/{name}/" in message and f"{tmp_path / 'system' / name}/" in message
+    if name == "fashion-mnist":
+        assert "`make data` (the Debian package dataset-fashion-mnist)" in message
+
+
+def test_a_known_dataset_folder_missing_a_file_says_which(tmp_path, monkeypatch):
+    folder = write_mnist_folder(tmp_path / "mine" / "mnist")
+    next(folder.glob("t10k-labels*")).unlink()
+    monkeypatch.delenv("LAYERWISE_DATA", raising=False)
+    monkeypatch.setattr(datasets, "SYSTEM_DATA", tmp_path / "nowhere")
+    with pytest.raises(lw.LayerwiseError, match=r"mnist lacks t10k-labels-idx1-ubyte\[\.gz\]\):"):
+        load("mnist", data_dir=tmp_path / "mine")
+
+
 def test_a_folder_missing_a_file(tmp_path):
     folder = write_mnist_folder(tmp_path / "mine")
     next(folder.glob("t10k-labels*")).unlink()

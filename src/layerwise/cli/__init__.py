@@ -3,6 +3,7 @@ nothing imports it. Each subcommand lives in layerwise/cli/<name>.py and provide
 ``add_arguments(parser)`` and ``run(args)``; heavy imports happen inside ``run``."""
 
 import argparse
+import difflib
 import importlib
 import sys
 
@@ -28,7 +29,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser():
-    parser = _Parser(prog="layerwise", description="Neural networks from scratch in NumPy.")
+    parser = _Parser(
+        prog="layerwise",
+        description="Neural networks from scratch in NumPy.",
+        epilog="`layerwise reproduce` runs the tutorial's experiment; `layerwise COMMAND --help` "
+        "describes a command and its options.",
+    )
     parser.add_argument("--version", action="version", version=f"layerwise {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, summary in COMMANDS.items():
@@ -44,11 +50,28 @@ def build_parser():
     return parser
 
 
+def command_error(first):
+    """The one-line error for a command line whose first word ``first`` is no command (a
+    mistyped one, or an option given before any command), or None when it is fine."""
+    if first in COMMANDS or first in ("-h", "--help", "--version"):
+        return None
+    commands = ", ".join(COMMANDS)
+    if first.startswith("-"):
+        return f"give a command before {first!r}: layerwise COMMAND [options], COMMAND one of {commands}"
+    close = difflib.get_close_matches(first, COMMANDS, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"the commands are {commands}"
+    return f"unknown command {first!r}; {hint}"
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
-        argv = ["reproduce", *argv]  # `layerwise` alone runs the tutorial's experiment
     parser = build_parser()
+    if not argv:  # `layerwise` alone: what it can do, and nothing run
+        parser.print_help()
+        return 0
+    problem = command_error(argv[0])
+    if problem:
+        parser.error(problem)  # one line, exit status 2
     args = parser.parse_args(argv)
     try:
         return args.run(args) or 0

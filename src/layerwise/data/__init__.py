@@ -6,12 +6,15 @@ Fashion-MNIST, KMNIST, EMNIST), CSV files and NPZ archives, all as a ``Dataset``
 contiguous float32 features and integer labels 0..K-1.
 
 ``load(name_or_path, data_dir=None)`` is the one entry point the command line uses: a
-name ("digits", "mnist", "fashion-mnist") is looked up as a folder of the four IDX files
-in ``data_dir``, then in $LAYERWISE_DATA, then in /usr/share/datasets/; a path may be a
-CSV file, an NPZ file or a folder with the four IDX files.
+name ("digits", "mnist", "fashion-mnist", in any case and with "-", "_" or a space between
+its words) is looked up as a folder of the four IDX files in ``data_dir``, then in
+$LAYERWISE_DATA, then in /usr/share/datasets/; a path may be a CSV file, an NPZ file or a
+folder with the four IDX files.
 """
 
+import difflib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +44,18 @@ CLASSES = {
     ],  # fmt: skip
     "mnist": [str(i) for i in range(10)],
 }
+KNOWN = ("digits", "mnist", "fashion-mnist")  # the names load() knows; the last two are IDX folders
 HOW_TO_GET = {
-    "fashion-mnist": "install it with `make data` (the Debian package dataset-fashion-mnist)",
-    "mnist": "download the four files of http://yann.lecun.com/exdb/mnist/ into a folder named mnist",
+    "fashion-mnist": "`make data` (the Debian package dataset-fashion-mnist) installs them in "
+    "/usr/share/datasets/fashion-mnist/",
+    "mnist": "MNIST's are at http://yann.lecun.com/exdb/mnist/",
+}
+# The four files of an MNIST-format dataset, as the error messages name them.
+IDX_FILE_NAMES = {
+    "train images": "train-images-idx3-ubyte[.gz]",
+    "train labels": "train-labels-idx1-ubyte[.gz]",
+    "test images": "t10k-images-idx3-ubyte[.gz]",
+    "test labels": "t10k-labels-idx1-ubyte[.gz]",
 }
 IDX_FILES = {
     "train images": ("train-images",),
@@ -158,25 +170,88 @@ def search_path(data_dir=None):
     return [Path(p) for p in places if p]
 
 
+def known_name(name):
+    """The known dataset name (digits, mnist, fashion-mnist) that ``name`` spells, case,
+    "-", "_" and spaces aside: "Fashion_MNIST" and "FASHION MNIST" -> "fashion-mnist";
+    None for any other name."""
+    key = _name_key(name)
+    return next((known for known in KNOWN if _name_key(known) == key), None)
+
+
+def _name_key(name):
+    return re.sub(r"[-_\s]+", "", str(name).lower())
+
+
 def load(name, data_dir=None, label_column=0):
-    """A Dataset from a name ("digits", "mnist", "fashion-mnist", or any folder name under
-    the search path) or from the path of a CSV file, an NPZ file or a folder of IDX files."""
+    """A Dataset from a name ("digits", "mnist", "fashion-mnist", in any case and with "-",
+    "_" or a space between the words, or any folder name under the search path) or from the
+    path of a CSV file, an NPZ file or a folder of IDX files. An existing path wins over a
+    name."""
     name = str(name)
     if name == "digits":
         return load_digits()
     path = Path(name).expanduser()
     if path.exists():
         return _load_path(path, label_column)
+    known = known_name(name)
+    if known == "digits":
+        return load_digits()
+    if known is not None:
+        return _load_named(known, dict.fromkeys([known, name]), data_dir)
     if os.sep in name or path.suffix:
         raise LayerwiseError(f"{name} does not exist")
     for place in search_path(data_dir):
         if _idx_files(place / name, required=False):
             return load_idx_folder(place / name, name=name)
     searched = ", ".join(str(p / name) for p in search_path(data_dir))
-    how = HOW_TO_GET.get(name, "put its four IDX files in a folder of that name under --data-dir")
-    raise LayerwiseError(
-        f"dataset {name!r} not found in {searched}; {how}, or give --data-dir or LAYERWISE_DATA"
+    keys = {_name_key(known): known for known in KNOWN}
+    close = difflib.get_close_matches(_name_key(name), keys, n=1)
+    hint = (
+        f"did you mean {keys[close[0]]!r}?"
+        if close
+        else "the known names are digits, mnist and fashion-mnist, and a path may be a CSV or NPZ "
+        "file or a folder of IDX files"
     )
+    raise LayerwiseError(
+        f"dataset {name!r} not found: no such file or folder, and no folder of the four IDX files "
+        f"in {searched}; {hint}"
+    )
+
+
+def _load_named(name, folders, data_dir):
+    """The MNIST-format dataset ``name`` from the first folder <place>/<folder> of the search
+    path that holds its four files, or an error saying which files to put where."""
+    for place in search_path(data_dir):
+        for folder in folders:
+            if _idx_files(place / folder, required=False):
+                return load_idx_folder(place / folder, name=name)
+    searched = ", ".join(str(p / name) for p in search_path(data_dir))
+    lacking = []
+    for place in search_path(data_dir):
+        missing = _missing_idx_files(place / name)
+        if missing:
+            lacking.append(f"{place / name} lacks {' and '.join(missing)}")
+    *first, last = IDX_FILE_NAMES.values()
+    files = f"{', '.join(first)} and {last}"
+    how = HOW_TO_GET.get(name)
+    raise LayerwiseError(
+        f"dataset {name!r} not found in {searched}"
+        + (f" ({'; '.join(lacking)})" if lacking else "")
+        + f": put its four files {files} in DIR/{name}/ and give --data-dir DIR, or in "
+        f"$LAYERWISE_DATA/{name}/, or in {SYSTEM_DATA / name}/" + (f"; {how}" if how else "")
+    )
+
+
+def _missing_idx_files(folder):
+    """The IDX files a folder lacks (as IDX_FILE_NAMES names them); [] when it is no folder
+    or has all four."""
+    if not folder.is_dir():
+        return []
+    return [
+        IDX_FILE_NAMES[role]
+        for role, prefixes in IDX_FILES.items()
+        if not any(p.is_file() for prefix in prefixes for p in folder.glob(f"{prefix}*"))
+    ]
 
 
 def _load_path(path, label_column):

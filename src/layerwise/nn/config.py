@@ -790,7 +790,8 @@ def number_list(text: str, name: str = "value") -> list[float]:
             count = int(n)
             if not 1 <= count <= MAX_VALUES:
                 raise ValueError
-            values: list[float] = getattr(np, kind)(float(a), float(b), count).tolist()
+            with np.errstate(over="ignore", invalid="ignore"):  # an overflow is the error below
+                values: list[float] = getattr(np, kind)(float(a), float(b), count).tolist()
         else:
             values = [float(v) for v in text.split(",")]
     except ValueError:

@@ -7,6 +7,10 @@ from .losses import l2_penalty
 from .network import Network
 from .types import ArrayLike, Seed
 
+# The floor of the relative error's denominator, in units of the finite differences'
+# rounding error per entry: rounding alone then gives at most 1 / FLOOR_FACTOR = 1e-7.
+FLOOR_FACTOR = 1e7
+
 
 def gradcheck(
     net: Network,
@@ -19,11 +23,25 @@ def gradcheck(
 ) -> dict[str, float]:
     """Compare backprop's gradients with central finite differences.
 
-    Works on a float64 copy of ``net`` (the network itself is not changed). Dropout
-    layers keep one fixed mask for all evaluations. For each parameter, returns the
-    relative error ||analytic - numeric|| / (||analytic|| + ||numeric||) over the
-    checked entries (all of them, or ``max_checks`` chosen with ``seed``), keyed by
-    "<layer index>.weight" / "<layer index>.bias". Below 1e-6 means the gradient is right.
+    Works on a float64 copy of ``net`` (the network itself is not changed, and a float32
+    network is checked in float64 too). Dropout layers keep one fixed mask for all
+    evaluations. For each parameter, returns the relative error
+
+        ||analytic - numeric|| / max(||analytic|| + ||numeric||, floor)
+
+    over its k checked entries (all of them, or ``max_checks`` chosen with ``seed``),
+    keyed by "<layer index>.weight" / "<layer index>.bias". The floor, ``1e7 * sqrt(k) *
+    delta``, ties the measure to what finite differences resolve: ``delta = 2.2e-16 *
+    max(1, |L|, max |score|) / eps`` bounds the rounding error of one numeric derivative
+    (L the loss, the scores the network's outputs; delta is about 5e-10 for a loss of 2.3
+    and eps = 1e-6). A gradient whose entries are small (root mean square below 1e7 *
+    delta, about 5e-3) is measured against the floor instead of its own size, so that
+    rounding alone gives at most 1e-7 even where the gradient is near zero.
+
+    Below 1e-6 means the gradient is right: backprop and the finite differences agree to
+    1e-6 of the gradient's size, or, for a smaller gradient, to 10 times the rounding
+    error. Above 1e-6 it is wrong; a mistake in a backward pass typically gives 1e-3 to
+    1 on gradients of ordinary size.
 
     Parameters
     ----------
@@ -60,8 +78,11 @@ def gradcheck(
     Notes
     -----
     The numeric derivative of the loss L for an entry w is
-    (L(w + eps) - L(w - eps)) / (2 eps), the other entries held fixed; an error of 0 is
-    returned where both gradients are zero.
+    (L(w + eps) - L(w - eps)) / (2 eps), the other entries held fixed. Its error is the
+    rounding of L divided by eps (delta above) plus eps^2 / 6 times L's third derivative;
+    with eps = 1e-6 rounding dominates, and the floor covers it (with a much larger eps
+    the second term grows, and correct gradients can exceed 1e-6). A parameter whose
+    gradient is exactly zero both ways reports 0.
 
     Examples
     --------
@@ -82,7 +103,11 @@ def gradcheck(
     for layer in dropouts:
         layer.freeze_mask = False
     net64.train(True)
-    net64._loss_and_gradients(X, y, l2)  # draws the dropout masks and the analytic gradients
+    # draws the dropout masks and the analytic gradients
+    loss0, scores = net64._loss_and_gradients(X, y, l2)
+    # the rounding error of one numeric derivative: L's, that of its largest terms, over eps
+    scale = max(1.0, abs(loss0), float(np.max(np.abs(scores), initial=0.0)))
+    rounding = float(np.finfo(np.float64).eps) * scale / eps
     for layer in dropouts:
         layer.freeze_mask = True
     analytic = {name: p.grad.copy() for name, p in net64.named_parameters()}
@@ -108,6 +133,7 @@ def gradcheck(
             flat[i] = keep
             numeric[j] = (up - down) / (2 * eps)
         exact = analytic[name].reshape(-1)[indices]
-        denom = np.linalg.norm(exact) + np.linalg.norm(numeric)
-        errors[name] = float(np.linalg.norm(exact - numeric) / denom) if denom > 0 else 0.0
+        floor = FLOOR_FACTOR * np.sqrt(len(indices)) * rounding
+        denom = max(float(np.linalg.norm(exact) + np.linalg.norm(numeric)), floor)
+        errors[name] = float(np.linalg.norm(exact - numeric) / denom)
     return errors
