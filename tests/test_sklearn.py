@@ -154,9 +154,31 @@ def test_bad_settings_are_value_errors(blobs3):
         {"batch_size": 0},
         {"dtype": "float16"},
         {"max_iter": 0},
+        {"verbose": 3},
+        {"verbose": "yes"},
     ]:
         with pytest.raises(ValueError):
             small(**params).fit(X, y)
+
+
+def test_verbose_shows_the_progress_of_fit_as_mlpclassifier_does(blobs3, capsys):
+    X, y = blobs3
+    assert LayerwiseClassifier().get_params()["verbose"] == MLPClassifier().get_params()["verbose"] == 0
+    small(max_iter=3).fit(X, y)
+    assert capsys.readouterr() == ("", "")  # silent by default
+    clf = small(max_iter=3, tol=0, verbose=2).fit(X, y)
+    out, err = capsys.readouterr()
+    assert [line.split("  ")[:2] for line in out.splitlines()] == [
+        [f"epoch {epoch}/3", f"loss {loss:.4f}"] for epoch, loss in enumerate(clf.loss_curve_, 1)
+    ]
+    assert "epoch 3/3" in err  # the bar
+    small(max_iter=2, verbose=True).fit(X, y)  # MLPClassifier's verbose is a bool: True is 1
+    out, err = capsys.readouterr()
+    assert out == "" and "epoch 2/2" in err
+    clf = small(verbose=2)
+    clf.partial_fit(X, y, classes=[0, 1, 2])
+    clf.partial_fit(X, y)
+    assert capsys.readouterr().out.splitlines()[-1].startswith("epoch 2/2  loss ")
 
 
 def test_save_and_load_give_the_same_predictions(blobs3, tmp_path):

@@ -16,7 +16,7 @@ class LayerwiseError(ValueError):
     See Also
     --------
     SettingError : A training setting with a wrong value.
-    TrainingDiverged : The loss became NaN or infinite.
+    TrainingDiverged : The loss became NaN or infinite, or exploded (10^4 times its start).
 
     Examples
     --------
@@ -68,11 +68,11 @@ class SettingError(LayerwiseError):
 
 
 class TrainingDiverged(LayerwiseError):
-    """The loss became NaN or infinite; the network keeps its last finite weights.
+    """The loss became NaN or infinite, or exploded; the network keeps its last finite weights.
 
-    ``fit`` raises it as soon as a mini-batch's loss is not finite, after setting the
-    network back to the weights it had at the start of the current or the previous epoch
-    (the most recent that are finite).
+    ``fit`` raises it as soon as a mini-batch's loss is not finite or reaches 10^4 times the
+    loss at the start, after setting the network back to the weights it had at the start of
+    the current or the previous epoch (the most recent that are finite).
 
     Parameters
     ----------

@@ -71,6 +71,11 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         default): ``fit`` stops when the training loss (with ``early_stopping``, the
         validation accuracy) has not improved by more than ``tol`` for
         ``n_iter_no_change`` epochs.
+    verbose : int or bool, default 0
+        Progress while training, as MLPClassifier's ``verbose`` (and with its default),
+        passed to ``layerwise.fit``: 0 (or False) shows nothing, 1 (or True) a progress
+        bar per epoch (text in a terminal, a widget in Jupyter; tqdm must be installed), 2
+        the bar and one line per epoch with its losses, accuracies and seconds.
     warm_start : bool, default False
         ``fit`` goes on from the current weights (and classes) instead of starting anew,
         as MLPClassifier's ``warm_start`` (and with its default); the optimizer starts
@@ -178,6 +183,7 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         shuffle=True,
         random_state=None,
         tol=1e-4,
+        verbose=0,
         warm_start=False,
         momentum=DEFAULTS.momentum,
         nesterovs_momentum=DEFAULTS.nesterov,
@@ -202,6 +208,7 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         self.shuffle = shuffle
         self.random_state = random_state
         self.tol = tol
+        self.verbose = verbose
         self.warm_start = warm_start
         self.momentum = momentum
         self.nesterovs_momentum = nesterovs_momentum
@@ -370,6 +377,7 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
                 start_epoch=self.n_iter_,
                 history=History(),
                 check_classes=stopping,  # one batch of partial_fit may hold a single class
+                verbose=self.verbose,
             )
         except LayerwiseError as e:
             raise ValueError(str(e)) from None
@@ -411,6 +419,8 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         return [int(s) for s in sizes]
 
     def _check_params(self):
+        if not (isinstance(self.verbose, bool) or self.verbose in (0, 1, 2)):
+            raise ValueError(f"verbose must be 0, 1, 2 or a bool, got {self.verbose!r}")
         if self.batch_size not in ("auto", None) and not (
             isinstance(self.batch_size, (int, np.integer)) and self.batch_size > 0
         ):

@@ -179,3 +179,50 @@ def test_unaligned_input_is_copied_into_an_aligned_array():
     assert checked.flags.aligned and checked.flags.c_contiguous and checked.dtype == np.float32
     aligned = np.zeros((6, 5), np.float32)
     assert net.check_X(aligned) is aligned  # no copy when none is needed
+
+
+def test_summary_is_a_table_of_the_layers_with_the_total_number_of_parameters():
+    printed = []
+    net = tutorial_network()
+    text = net.summary(print_fn=printed.append)
+    assert printed == [text]
+    assert text.splitlines() == [
+        "Network: 64 inputs, 10 classes, float32, loss SoftmaxCrossEntropy",
+        "#  Layer    Output shape  Parameters",
+        "0  Linear   (48,)              3,120",
+        "1  Sigmoid  (48,)                  0",
+        "2  Linear   (32,)              1,568",
+        "3  Sigmoid  (32,)                  0",
+        "4  Linear   (10,)                330",
+        "5  Sigmoid  (10,)                  0",
+        "Total parameters: 5,018 (trainable: 5,018), 19.6 KiB",
+    ]
+    assert sum(p.value.size for p in net.parameters()) == 5018
+
+
+def test_summary_prints_by_default_and_counts_every_layer(capsys):
+    net = lw.Network.from_spec("784-256-10", activation="leaky_relu", dropout=0.2, dtype="float64", seed=0)
+    text = net.summary()
+    assert capsys.readouterr().out == text + "\n"
+    rows = text.splitlines()[2:-1]
+    assert [row.split()[1:3] for row in rows] == [
+        ["Linear", "(256,)"], ["LeakyReLU", "(256,)"], ["Dropout", "(256,)"], ["Linear", "(10,)"],
+    ]  # fmt: skip
+    assert text.endswith("Total parameters: 203,530 (trainable: 203,530), 1.6 MiB")
+    assert net.summary(print_fn=None) == text and capsys.readouterr().out == ""
+
+
+def test_repr_lists_the_layers_with_their_indices_and_shapes():
+    assert repr(tutorial_network()) == (
+        "Network(\n"
+        "  (0): Linear(64, 48, dtype=float32)\n"
+        "  (1): Sigmoid()\n"
+        "  (2): Linear(48, 32, dtype=float32)\n"
+        "  (3): Sigmoid()\n"
+        "  (4): Linear(32, 10, dtype=float32)\n"
+        "  (5): Sigmoid()\n"
+        "  (loss): SoftmaxCrossEntropy()\n"
+        ")"
+    )
+    net = lw.Network.from_spec("4-8-3", activation="leaky_relu", dropout=0.5, dtype="float64", seed=0)
+    assert "  (1): LeakyReLU(negative_slope=0.01)\n  (2): Dropout(p=0.5)\n" in repr(net)

@@ -1,3 +1,7 @@
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -86,11 +90,12 @@ def test_early_stopping_restores_the_best_weights(blobs):
 
     stop = lw.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
     # a learning rate this high makes the validation loss bounce, so training stops early
+    # (2.0 did too, by making the loss explode to 5e7: a divergence, which fit now stops)
     history = lw.fit(
         net,
         X[:45],
         y[:45],
-        optimizer=lw.SGD(lr=2.0),
+        optimizer=lw.SGD(lr=0.5),
         epochs=200,
         batch_size=5,
         validation_data=(X[45:], y[45:]),
@@ -168,3 +173,52 @@ def test_bad_fit_arguments_are_clear_errors(blobs, kwargs, message):
     X, y = blobs
     with pytest.raises(lw.LayerwiseError, match=message):
         lw.fit(lw.Network.from_spec("5-4-3", seed=0), X, y, **kwargs)
+
+
+def test_history_plot_draws_the_loss_and_accuracy_curves(blobs):
+    from matplotlib.figure import Figure
+
+    X, y = blobs
+    net = lw.Network.from_spec("5-8-3", seed=0)
+    stop = lw.EarlyStopping(patience=2)
+    history = lw.fit(
+        net, X[:60], y[:60], optimizer=lw.Adam(lr=0.05), epochs=40,
+        validation_data=(X[60:], y[60:]), callbacks=[stop],
+    )  # fmt: skip
+    fig = history.plot()
+    assert isinstance(fig, Figure)
+    loss, accuracy = fig.axes
+    assert (loss.get_ylabel(), accuracy.get_ylabel(), loss.get_xlabel()) == ("loss", "accuracy", "epoch")
+    epochs = np.arange(1, history.epochs + 1)
+    for ax, train, val in [
+        (loss, history.train_loss, history.val_loss),
+        (accuracy, history.train_accuracy, history.val_accuracy),
+    ]:
+        training, validation, best = ax.lines
+        assert (training.get_label(), validation.get_label()) == ("training", "validation")
+        assert np.array_equal(training.get_xdata(), epochs) and np.allclose(training.get_ydata(), train)
+        assert np.allclose(validation.get_ydata(), val)
+        assert best.get_xdata()[0] == history.best_epoch + 1 and "best epoch" in best.get_label()
+    assert fig._repr_png_().startswith(b"\x89PNG")  # what a notebook shows
+
+
+def test_history_plot_without_validation_and_of_one_epoch():
+    fig = lw.History(train_loss=[0.9], train_accuracy=[0.6]).plot()
+    assert [[line.get_label() for line in ax.lines] for ax in fig.axes] == [["training"], ["training"]]
+    assert fig.axes[0].lines[0].get_marker() == "o"  # a single epoch is a point
+
+
+def test_history_plot_imports_matplotlib_then_only_and_leaves_pyplot_alone():
+    code = (
+        "import json, sys; import layerwise as lw; h = lw.History(train_loss=[1.0, 0.5], "
+        "train_accuracy=[0.5, 0.8]); before = 'matplotlib' in sys.modules; fig = h.plot(); "
+        "print(json.dumps([before, 'matplotlib.figure' in sys.modules, 'matplotlib.pyplot' in sys.modules]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == [False, True, False]  # without pyplot, no backend is chosen
+
+
+def test_history_plot_without_matplotlib_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(lw.LayerwiseError, match="needs matplotlib.*pip install matplotlib"):
+        lw.History(train_loss=[1.0], train_accuracy=[0.5]).plot()

@@ -1,6 +1,7 @@
 """The core: Parameter, layers, losses, Network, optimizers and schedules, fit with its
-History and callbacks, gradient checking, metrics, Model. Imports NumPy and nothing else
-(of the project: only layerwise.errors)."""
+History and callbacks (progress bars and lines among them), gradient checking, metrics,
+Model. Imports NumPy and nothing else (of the project: only layerwise.errors); tqdm and
+matplotlib only inside the functions that need them (a progress bar, History.plot)."""
 
 from .callbacks import Callback, EarlyStopping
 from .config import TrainConfig
@@ -10,6 +11,7 @@ from .losses import SoftmaxCrossEntropy
 from .model import Model, Preprocessing
 from .network import Network
 from .optimizers import SGD, Adam, ConstantLR, CosineAnnealingLR, StepLR, make_schedule
+from .progress import EpochLines, EpochProgress
 from .training import History, fit
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "CosineAnnealingLR",
     "Dropout",
     "EarlyStopping",
+    "EpochLines",
+    "EpochProgress",
     "History",
     "LeakyReLU",
     "Linear",

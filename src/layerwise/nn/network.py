@@ -1,6 +1,6 @@
 """Network: an ordered list of layers plus a loss."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 
 import numpy as np
@@ -199,11 +199,12 @@ class Network:
         >>> import numpy as np
         >>> import layerwise as lw
         >>> lw.Network.from_spec("4-8-3", seed=0)
-        Network([
-          Linear(4, 8, dtype=float32),
-          ReLU(),
-          Linear(8, 3, dtype=float32)
-        ], loss=SoftmaxCrossEntropy())
+        Network(
+          (0): Linear(4, 8, dtype=float32)
+          (1): ReLU()
+          (2): Linear(8, 3, dtype=float32)
+          (loss): SoftmaxCrossEntropy()
+        )
         >>> net = lw.Network.from_spec([4, 8, 3], "sigmoid", "sigmoid", dropout=0.2, seed=0)
         >>> [type(layer).__name__ for layer in net.layers]
         ['Linear', 'Sigmoid', 'Dropout', 'Linear', 'Sigmoid']
@@ -864,6 +865,86 @@ class Network:
             raise LayerwiseError(f"label {bad} is out of range: the network has {k} classes (0..{k - 1})")
         return y
 
+    # --- description --------------------------------------------------------------
+
+    def summary(self, print_fn: Callable[[str], object] | None = print) -> str:
+        """Return a table of the layers, and print it, as Keras' ``model.summary()`` does.
+
+        A first line gives the inputs, the classes, the dtype and the loss; then one row
+        per layer: its index (as in ``named_parameters``), its type, the shape of its
+        output for one example and its number of parameters; a last line gives the total
+        number of parameters, all of them trainable, and their size in memory.
+
+        Parameters
+        ----------
+        print_fn : callable or None, default print
+            Called once with the whole table (a str of several lines); None prints
+            nothing.
+
+        Returns
+        -------
+        str
+            The table, its lines separated by newlines (no newline at the end).
+
+        See Also
+        --------
+        named_parameters : Every Parameter with its name.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("64-48-32-10", "sigmoid", "sigmoid", seed=0)
+        >>> text = net.summary()
+        Network: 64 inputs, 10 classes, float32, loss SoftmaxCrossEntropy
+        #  Layer    Output shape  Parameters
+        0  Linear   (48,)              3,120
+        1  Sigmoid  (48,)                  0
+        2  Linear   (32,)              1,568
+        3  Sigmoid  (32,)                  0
+        4  Linear   (10,)                330
+        5  Sigmoid  (10,)                  0
+        Total parameters: 5,018 (trainable: 5,018), 19.6 KiB
+        >>> text.splitlines()[-1] == net.summary(print_fn=None).splitlines()[-1]
+        True
+        """
+        rows = [("#", "Layer", "Output shape", "Parameters")]
+        shape: tuple[int, ...] = (self.n_features,)
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, Linear):
+                shape = (layer.n_out,)  # the others act elementwise: the Linear sizes chain
+            count = sum(p.value.size for p in layer.parameters())
+            rows.append((str(i), type(layer).__name__, str(shape), f"{count:,}"))
+        widths = [max(len(row[c]) for row in rows) for c in range(4)]
+        lines = [
+            f"Network: {self.n_features} inputs, {self.n_classes} classes, {self.dtype.name}, "
+            f"loss {type(self.loss).__name__}"
+        ]
+        for index, kind, out, number in rows:
+            lines.append(
+                f"{index:<{widths[0]}}  {kind:<{widths[1]}}  {out:<{widths[2]}}  {number:>{widths[3]}}"
+            )
+        params = self.parameters()
+        total = sum(p.value.size for p in params)
+        nbytes = sum(p.value.nbytes for p in params)
+        lines.append(f"Total parameters: {total:,} (trainable: {total:,}), {_size(nbytes)}")
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
     def __repr__(self) -> str:
-        inner = ",\n".join(f"  {layer!r}" for layer in self.layers)
-        return f"Network([\n{inner}\n], loss={self.loss!r})"
+        inner = "".join(f"  ({i}): {layer!r}\n" for i, layer in enumerate(self.layers))
+        return f"Network(\n{inner}  (loss): {self.loss!r}\n)"
+
+
+def _size(nbytes: int) -> str:
+    """A number of bytes for people: 812 B, 19.6 KiB, 1.3 MiB."""
+    if nbytes < 1024:
+        return f"{nbytes} B"
+    value = float(nbytes)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"

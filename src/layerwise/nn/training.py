@@ -1,10 +1,12 @@
 """fit(): epochs of mini-batches (or the full batch), recorded in a History."""
 
+import functools
+import io
 import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, NoReturn, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,7 +17,15 @@ from .config import DEFAULTS
 from .layers import Dropout
 from .network import Network
 from .optimizers import Optimizer
+from .progress import EpochProgress, progress_callbacks
 from .types import Array, ArrayLike, Labels
+
+if TYPE_CHECKING:  # for the annotation only: matplotlib is imported by History.plot alone
+    from matplotlib.figure import Figure
+
+# fit's divergence rule: a step whose loss is not below this many times the loss at the
+# start (the larger of the first step's loss and log K) stops the training.
+DIVERGENCE_FACTOR = 1e4
 
 
 @dataclass
@@ -127,6 +137,85 @@ class History:
         """
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
+    def plot(self) -> "Figure":
+        """Return a matplotlib Figure of the loss and accuracy curves.
+
+        Two panels side by side: the loss (with the L2 term) and the accuracy of each
+        epoch, counted from 1, each with the training curve and, when the History has
+        them, the validation curve; a dotted line marks ``best_epoch`` when early stopping
+        set it. matplotlib is imported here, and the Figure is made without pyplot, so
+        matplotlib's backend does not change. A Jupyter notebook shows the Figure when it
+        is a cell's value; ``fig.savefig(path)`` writes it to a file.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure, with two Axes: the loss and the accuracy.
+
+        Raises
+        ------
+        LayerwiseError
+            If matplotlib is not installed.
+
+        See Also
+        --------
+        fit : Returns the History of a training.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> X = np.random.default_rng(0).random((30, 4))
+        >>> y = np.arange(30) % 3
+        >>> history = lw.fit(net, X[:24], y[:24], epochs=5, validation_data=(X[24:], y[24:]))
+        >>> fig = history.plot()
+        >>> [ax.get_ylabel() for ax in fig.axes]
+        ['loss', 'accuracy']
+        >>> [line.get_label() for line in fig.axes[0].lines]
+        ['training', 'validation']
+        >>> len(fig.axes[0].lines[0].get_xdata())  # one point per epoch
+        5
+        """
+        try:
+            from matplotlib.figure import Figure
+            from matplotlib.ticker import MaxNLocator
+        except ImportError:
+            raise LayerwiseError(
+                "History.plot needs matplotlib, which is not installed: pip install matplotlib"
+            ) from None
+        fig = Figure(figsize=(10, 3.5), layout="constrained")
+        loss_axes, accuracy_axes = fig.subplots(1, 2)
+        panels = [
+            (loss_axes, "loss", self.train_loss, self.val_loss),
+            (accuracy_axes, "accuracy", self.train_accuracy, self.val_accuracy),
+        ]
+        for ax, name, train, validation in panels:
+            for label, values in (("training", train), ("validation", validation)):
+                if values:
+                    marker = "o" if len(values) == 1 else None  # a single epoch is a point
+                    ax.plot(np.arange(1, len(values) + 1), values, marker=marker, label=label)
+            if self.best_epoch is not None:
+                best = self.best_epoch + 1
+                ax.axvline(best, color="gray", linestyle=":", label=f"best epoch ({best})")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.grid(alpha=0.3)
+            if ax.lines:
+                ax.legend()
+        accuracy_axes.set_ylim(0, 1.02)
+        # Without pyplot no backend registers a display for Figures: the notebook asks this.
+        fig._repr_png_ = functools.partial(_figure_png, fig)  # type: ignore[attr-defined]
+        return fig
+
+
+def _figure_png(fig: "Figure") -> bytes:
+    """The Figure as a PNG image, for notebooks (IPython's ``_repr_png_``)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
 
 def _restore_finite(values: Array, *candidates: Array) -> None:
     for candidate in candidates:
@@ -219,6 +308,7 @@ def fit(
     start_epoch: int = 0,
     history: History | None = None,
     check_classes: bool = True,
+    verbose: int = 0,
 ) -> History:
     """Train ``net`` in place and return a History.
 
@@ -229,6 +319,15 @@ def fit(
     training). ``l2`` is the tutorial's lambda: the loss gets lambda/(2N) sum ||W||^2.
     ``start_epoch`` and ``history`` continue an earlier training: epochs are numbered from
     ``start_epoch`` and appended to ``history``. The network ends in inference mode.
+
+    Divergence: training stops with ``TrainingDiverged`` at the first step whose loss is
+    NaN, infinite, or not below 10^4 (``DIVERGENCE_FACTOR``) times the loss at the start:
+    the larger of the first step's loss (in this call) and log K, the loss of a network
+    that gives every one of the K classes the same probability. In trainings that work the
+    loss of a step stays within a small multiple of that (below 40 times, with batches of
+    one example or a learning rate high enough to make the loss bounce), while a loss that
+    explodes grows by orders of magnitude within a few steps and leaves the network at
+    chance accuracy. The check is one comparison per step.
 
     Parameters
     ----------
@@ -266,6 +365,11 @@ def fit(
     check_classes : bool, default True
         Refuse a training set with a single class, or a validation set with a class the
         training set lacks; False allows both, for one batch of a stream.
+    verbose : {0, 1, 2}, default 0
+        0 shows nothing; 1 a progress bar per epoch (tqdm's: text in a terminal, a widget
+        in Jupyter), with the running loss, cleared at the end of the epoch; 2 the bar and
+        one line per epoch with its losses, accuracies and seconds (printed). tqdm is
+        imported only for 1 and 2.
 
     Returns
     -------
@@ -275,13 +379,15 @@ def fit(
     Raises
     ------
     LayerwiseError
-        If ``epochs``, ``l2`` or ``batch_size`` is out of range; if X, y or the
+        If ``epochs``, ``l2``, ``batch_size`` or ``verbose`` is out of range (or
+        ``verbose`` asks for a bar and tqdm is not installed); if X, y or the
         validation data are not numeric arrays of the network's shapes, hold NaN or
         infinite values, or labels out of range; if ``check_classes`` finds one class in
         the training set, or a validation class the training set lacks.
     TrainingDiverged
-        If a loss becomes NaN or infinite; it names the epoch, and the network is set back
-        to its last finite weights.
+        If a step's loss is NaN, infinite or not below 10^4 times the loss at the start
+        (see above); it names the epoch, and the network is set back to the weights it had
+        at the start of this epoch or, if those are not finite, of the previous one.
 
     See Also
     --------
@@ -303,6 +409,23 @@ def fit(
     >>> history = lw.fit(net, X, y, optimizer=optimizer, epochs=3, batch_size=None, l2=0.01)
     >>> history.epochs, optimizer.steps
     (3, 3)
+
+    A learning rate far too high makes the loss explode; the network keeps finite weights:
+
+    >>> net = lw.Network.from_spec("4-8-3", seed=0)
+    >>> try:
+    ...     lw.fit(net, X * 100, y, optimizer=lw.SGD(lr=1e3, momentum=0.9), epochs=100)
+    ... except lw.TrainingDiverged as e:
+    ...     print(e.epoch, str(e).split(";")[0])  # doctest: +ELLIPSIS
+    2 training diverged at epoch 2: the loss reached ...e+10, over 10000 times its start (...)
+    >>> all(np.isfinite(w).all() for w in net.get_weights())
+    True
+
+    ``verbose=2`` prints one line per epoch (and shows a progress bar on standard error):
+
+    >>> _ = lw.fit(net, X, y, epochs=2, verbose=2)  # doctest: +ELLIPSIS
+    epoch 1/2  loss ...  accuracy ...  ... s  ... ex/s
+    epoch 2/2  loss ...  accuracy ...  ... s  ... ex/s
     """
     optimizer = optimizer or DEFAULTS.make_optimizer()
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
@@ -329,17 +452,24 @@ def fit(
     rng = seed if isinstance(seed, np.random.Generator) else seed_generators(net, seed)
 
     history = history if history is not None else History()
-    callbacks = list(callbacks)
-    for c in callbacks:
-        c.on_train_begin(net, history)
-    # Overflow on the way to a diverging loss is reported once, as TrainingDiverged.
-    with np.errstate(over="ignore", invalid="ignore"):
-        _Loop(net, X, y, Xv, yv, optimizer, batch, l2, rng, shuffle, history, callbacks).run(
-            start_epoch, epochs
-        )
-    net.train(False)
-    for c in callbacks:
-        c.on_train_end(net, history)
+    # The progress callbacks come first: an epoch's bar is closed before the others print.
+    progress = progress_callbacks(verbose, n, start_epoch, start_epoch + epochs)
+    callbacks = [*progress, *callbacks]
+    try:
+        for c in callbacks:
+            c.on_train_begin(net, history)
+        # Overflow on the way to a diverging loss is reported once, as TrainingDiverged.
+        with np.errstate(over="ignore", invalid="ignore"):
+            _Loop(net, X, y, Xv, yv, optimizer, batch, l2, rng, shuffle, history, callbacks).run(
+                start_epoch, epochs
+            )
+        net.train(False)
+        for c in callbacks:
+            c.on_train_end(net, history)
+    finally:  # an error or Ctrl-C leaves no bar open
+        for c in progress:
+            if isinstance(c, EpochProgress):
+                c.close()
     return history
 
 
@@ -369,6 +499,9 @@ class _Loop:
         self.batch_callbacks = [
             c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end
         ]
+        # Every step's loss must be below this (NaN is not): -inf until the first step,
+        # which sets it (_check_loss).
+        self.limit = -math.inf
         for epoch in range(start_epoch, start_epoch + epochs):
             started = time.perf_counter()
             np.copyto(self.snapshots[epoch % 2], self.values)
@@ -384,11 +517,12 @@ class _Loop:
         X, y, n = self.X, self.y, len(self.X)
         batches = [None] if self.batch_size is None else _batches(n, self.batch_size, self.rng, self.shuffle)
         loss_sum = correct = 0.0
+        limit = self.limit  # a local: the check is one comparison per step
         for b, idx in enumerate(batches):
             Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
             loss, out = self.net._loss_and_gradients(Xb, yb, self.l2)
-            if not math.isfinite(loss):
-                self._diverged(epoch, loss)
+            if not loss < limit:  # NaN, infinite, exploding, or the first step
+                limit = self._check_loss(epoch, loss)
             loss_sum += loss * len(yb)
             correct += np.count_nonzero(out.argmax(axis=1) == yb)
             self.optimizer.step(self.params)
@@ -396,10 +530,24 @@ class _Loop:
                 c.on_batch_end(b, len(yb), loss)
         return loss_sum, correct
 
-    def _diverged(self, epoch: int, loss: float) -> None:
+    def _check_loss(self, epoch: int, loss: float) -> float:
+        """The first step's finite loss sets the limit (fit's divergence rule), which this
+        returns; any other loss that comes here is NaN, infinite or above the limit: the
+        training diverged."""
+        if self.limit == -math.inf and math.isfinite(loss):
+            self.start_loss = max(loss, math.log(max(self.net.n_classes, 2)))
+            self.limit = DIVERGENCE_FACTOR * self.start_loss
+            return self.limit
+        self._diverged(epoch, loss)
+
+    def _diverged(self, epoch: int, loss: float) -> NoReturn:
         _restore_finite(self.values, self.snapshots[epoch % 2], self.snapshots[(epoch - 1) % 2])
+        if math.isfinite(loss):
+            became = f"reached {loss:.3g}, over {DIVERGENCE_FACTOR:g} times its start ({self.start_loss:.3g})"
+        else:
+            became = f"became {loss}"
         raise TrainingDiverged(
-            f"training diverged at epoch {epoch + 1}: the loss became {loss}; the learning "
+            f"training diverged at epoch {epoch + 1}: the loss {became}; the learning "
             f"rate ({self.optimizer.lr:g}) is probably too high or the inputs are not scaled; "
             "the network keeps its last finite weights",
             epoch=epoch + 1,
