@@ -28,7 +28,8 @@ def test_train_on_digits_writes_a_run_directory(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "epoch 4/4" in printed and "test accuracy" in printed and f"run directory: {out}" in printed
     assert sorted(p.name for p in out.iterdir()) == [
-        "accuracy.png", "confusion.png", "loss.png", "model.safetensors", "report.json", "report.md",
+        "accuracy.png", "checkpoint.safetensors", "confusion.png", "loss.png", "model.safetensors",
+        "report.json", "report.md",
     ]  # fmt: skip
     assert "![loss](loss.png)" in (out / "report.md").read_text()
     report = json.loads((out / "report.json").read_text())

@@ -2,9 +2,11 @@
 the confusion matrix.
 
 The model is a model file or a run directory of `layerwise train`; it applies its own
-preprocessing. --data (by default the dataset the model was trained on) is a name or a
-path as for `layerwise train`; the test set is used, or every example of a dataset that
-has no test set (a CSV or NPZ file with a single set).
+preprocessing. A run that did not finish (stopped by Ctrl-C or killed) has no model file
+yet: its checkpoint's weights are used, as a line on stderr says. --data (by default the
+dataset the model was trained on) is a name or a path as for `layerwise train`; the test
+set is used, or every example of a dataset that has no test set (a CSV or NPZ file with a
+single set).
 
 examples:
   layerwise evaluate runs/20260101-120000-train
@@ -12,13 +14,19 @@ examples:
   layerwise evaluate model.safetensors --data held-out.csv --label-column label
 """
 
+import sys
+
 import numpy as np
 
 from ..errors import LayerwiseError
 
 
 def add_arguments(p):
-    p.add_argument("model", metavar="RUN_OR_MODEL", help="a model file, or a run directory holding one")
+    p.add_argument(
+        "model",
+        metavar="RUN_OR_MODEL",
+        help="a model file, or a run directory (its checkpoint if the run did not finish)",
+    )
     p.add_argument(
         "--data", default=None, help="dataset name or path (default: the one the model was trained on)"
     )
@@ -28,12 +36,15 @@ def add_arguments(p):
 
 def run(args):
     from ..data import load
-    from ..io.model_file import load as load_model
+    from ..io.model_file import load_model_or_checkpoint
     from ..nn.config import parse_setting
     from ..nn.metrics import confusion_matrix
     from ..reports.train import metrics_table
 
-    model = load_model(args.model)
+    source = load_model_or_checkpoint(args.model)
+    if source.note:
+        print(f"layerwise evaluate: {source.note}", file=sys.stderr)
+    model = source.model
     data_name = args.data or model.metadata.get("data")
     if not data_name:
         raise LayerwiseError("the model does not record its dataset; give --data")

@@ -1,22 +1,30 @@
 """Export a model file to ONNX: the whole inference path, preprocessing included, with
-class probabilities as output.
+class probabilities as output. A run that did not finish (stopped by Ctrl-C or killed) has
+no model file yet: its checkpoint's weights are exported, as a line on stderr says.
 
 examples:
   layerwise export runs/20260101-120000-train --onnx model.onnx
   layerwise export model.safetensors --onnx model.onnx
 """
 
+import sys
+
 
 def add_arguments(p):
-    p.add_argument("model", help="a model file, or a run directory holding model.safetensors")
+    p.add_argument(
+        "model", help="a model file, or a run directory (its checkpoint if the run did not finish)"
+    )
     p.add_argument("--onnx", required=True, metavar="OUT", help="the ONNX file to write")
 
 
 def run(args):
-    from ..io.model_file import load
+    from ..io.model_file import load_model_or_checkpoint
     from ..io.onnx_export import to_onnx
 
-    model = load(args.model)
+    source = load_model_or_checkpoint(args.model)
+    if source.note:
+        print(f"layerwise export: {source.note}", file=sys.stderr)
+    model = source.model
     to_onnx(model, args.onnx)
     print(
         f"wrote {args.onnx}: input 'input' [batch, {model.n_features}], output 'probabilities' "

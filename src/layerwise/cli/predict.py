@@ -4,6 +4,8 @@ Inputs are image files (PNG, JPEG, ...: converted to grayscale and resized to th
 image size, one prediction each), CSV files (one prediction per row of numbers; a first
 line that is not numeric is a header) and NPZ/NPY arrays (rows, or images of the model's
 size). Values are in the units of the training data: the model applies its own scaling.
+A run that did not finish (stopped by Ctrl-C or killed) has no model file yet: its
+checkpoint's weights are used, as a line on stderr says.
 
 examples:
   layerwise predict runs/20260101-120000-train digit.png
@@ -16,7 +18,9 @@ import sys
 
 
 def add_arguments(p):
-    p.add_argument("model", help="a model file, or a run directory holding model.safetensors")
+    p.add_argument(
+        "model", help="a model file, or a run directory (its checkpoint if the run did not finish)"
+    )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="PNG/JPEG images, CSV files, NPZ/NPY arrays")
     p.add_argument("--invert", action="store_true", help="images are dark ink on a light background")
     p.add_argument("--top", type=int, default=3, help="probabilities to show per input (default 3)")
@@ -28,11 +32,14 @@ def run(args):
 
     from ..data.inputs import read_inputs
     from ..errors import LayerwiseError
-    from ..io.model_file import load
+    from ..io.model_file import load_model_or_checkpoint
 
     if args.top < 1:
         raise LayerwiseError(f"--top must be at least 1, not {args.top}")
-    model = load(args.model)
+    source = load_model_or_checkpoint(args.model)
+    if source.note:
+        print(f"layerwise predict: {source.note}", file=sys.stderr)
+    model = source.model
     batches = [read_inputs(path, model, invert=args.invert) for path in args.inputs]  # all checked first
     for names, X in batches:
         proba = model.predict_proba(X)

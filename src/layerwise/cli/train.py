@@ -13,9 +13,18 @@ and the per-class table, not the result: the accuracy line and the run directory
 Checkpoints: --checkpoint-every N writes checkpoint.safetensors in the run directory every
 N epochs (weights, optimizer state, random generator states, epoch, history), and Ctrl-C
 writes one of the last finished epoch; `layerwise train --resume RUN_DIR` continues from
-it, with the settings it records, to the weights an uninterrupted run would reach. A loss
-that becomes NaN or infinite stops the run, which keeps the last finite weights in its
-model.safetensors and exits with status 1.
+it, with the settings it records, to the weights an uninterrupted run would reach. A
+finished run keeps the checkpoint of its last epoch: `--resume RUN_DIR --epochs N`
+extends a run, finished or not, to N epochs in total, exactly as one run of N epochs
+would have gone (refused where the learning-rate schedule, step or cosine, would have
+given the epochs done other rates over N epochs). A loss that becomes NaN or infinite
+stops the run, which keeps the last finite weights in its model.safetensors and exits
+with status 1.
+
+--init-from MODEL (a model file, a run directory or a checkpoint) starts the training
+from that model's weights instead of random ones (fine-tuning): the settings must
+describe the same network (sizes and activations; --dropout and --dtype may differ), the
+optimizer starts afresh, and the run records init_from in its model and report.json.
 
 examples:
   layerwise train --data digits --hidden 48,32 --epochs 50
@@ -24,6 +33,8 @@ examples:
   layerwise train --data my.csv --label-column label --scaling standard --early-stopping
   layerwise train --data fashion-mnist --epochs 30 --checkpoint-every 5 --out runs/long
   layerwise train --resume runs/long
+  layerwise train --resume runs/long --epochs 60
+  layerwise train --data digits --hidden 48,32 --init-from runs/long --lr 1e-4 --epochs 5
 """
 
 import argparse
@@ -36,14 +47,21 @@ from ..nn.config import DEFAULTS, positive_int
 from ..reports import run_dir
 from .options import add_config_arguments, config_from_args
 
-# Options that may come with --resume; every setting comes from the checkpoint.
-RESUME_OPTIONS = {"resume", "quiet", "checkpoint_every", "data_dir"}
+# Options that may come with --resume; every other setting comes from the checkpoint.
+RESUME_OPTIONS = {"resume", "epochs", "quiet", "checkpoint_every", "data_dir"}
 
 
 def add_arguments(p):
     add_config_arguments(p, DEFAULTS)
     p.add_argument("--data-dir", default=None, help="where named datasets live (before $LAYERWISE_DATA)")
     p.add_argument("--out", default=None, help="run directory to create (default runs/<timestamp>-train)")
+    p.add_argument(
+        "--init-from",
+        default=None,
+        metavar="MODEL",
+        help="start from the weights of this model file or run directory (fine-tuning); "
+        "the settings must describe its network",
+    )
     p.add_argument(
         "--quiet",
         action="store_true",
@@ -60,12 +78,14 @@ def add_arguments(p):
         "--resume",
         default=None,
         metavar="RUN_DIR",
-        help="continue the run in RUN_DIR from its checkpoint, with the settings it records",
+        help="continue the run in RUN_DIR from its checkpoint, with the settings it records; "
+        "with --epochs N, to N epochs in total (also a finished run)",
     )
 
 
 def run(args):
     from ..experiments.training import TrainingRun
+    from ..io.model_file import load_model_or_checkpoint
 
     started = time.perf_counter()
     every = (
@@ -73,12 +93,18 @@ def run(args):
     )
     if args.resume is not None:
         _check_resume_options(args)
-        training = TrainingRun.resume(args.resume, args.data_dir, every)
+        epochs = None if args.epochs is None else positive_int(args.epochs, "--epochs")
+        training = TrainingRun.resume(args.resume, args.data_dir, every, epochs)
         return _train(training, not args.quiet, started)
     config = config_from_args(args, DEFAULTS)
+    source = None
+    if args.init_from is not None:
+        source = load_model_or_checkpoint(args.init_from)
+        if source.note:
+            print(f"layerwise train: --init-from: {source.note}", file=sys.stderr)
     out = Path(args.out or run_dir.default_run_dir("train"))
     with run_dir.live_run_directory(out, keep=_worth_keeping(out)) as folder:
-        training = TrainingRun.start(config, folder, args.data_dir, every)
+        training = TrainingRun.start(config, folder, args.data_dir, every, init_from=source)
         return _train(training, not args.quiet, started)
 
 

@@ -3,19 +3,30 @@ network and optimizer they build, and the loop around ``fit`` that keeps checkpo
 can be resumed exactly where it stopped.
 
     run = TrainingRun.start(config, folder)          # or TrainingRun.resume(folder)
-    history = run.fit(callbacks)                     # KeyboardInterrupt: run.interrupted()
+    history = run.fit(callbacks)                     # KeyboardInterrupt: run.saver.save()
+    ...                                              # reports/train.py writes the model
+    run.finished()                                   # keeps the last epoch's checkpoint
+
+A finished run keeps checkpoint.safetensors, the state of its last epoch, beside its
+model.safetensors: ``TrainingRun.resume(folder, epochs=N)`` extends it (or an
+interrupted run) to N epochs in total, exactly as one run of N epochs would have gone,
+when the learning rates of the epochs done are those N epochs give them (always with the
+constant schedule). ``TrainingRun.start(..., init_from=source)`` starts a new training
+from the weights of another model (fine-tuning), with a fresh optimizer.
 """
 
 import hashlib
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..data import load
 from ..data.preprocessing import fit_preprocessing, stratified_split
 from ..errors import LayerwiseError
-from ..io.atomic import remove_temporaries
+from ..io.atomic import remove_temporaries, write_atomic
 from ..io.checkpoint import CHECKPOINT_FILENAME, Checkpointer, load_checkpoint, restore
-from ..io.model_file import MODEL_FILENAME
+from ..io.model_file import MODEL_FILENAME, architecture, save
+from ..io.model_file import load as load_model
 from ..nn import History, Model, fit
 from ..nn.config import OPTIONAL_SETTINGS, TrainConfig
 from ..nn.training import seed_generators
@@ -71,7 +82,10 @@ class TrainingRun:
                                   self.rng, self.early)  # fmt: skip
 
     @classmethod
-    def start(cls, config, folder, data_dir=None, every=None):
+    def start(cls, config, folder, data_dir=None, every=None, init_from=None):
+        """A new run of ``config`` in ``folder``; ``init_from`` (a ModelSource, from
+        ``load_model_or_checkpoint``) gives the network its initial weights, which must
+        fit the architecture ``config`` describes."""
         data, prep = prepare_data(config, data_dir)
         net = config.network(data.n_features, data.n_classes)
         rng = seed_generators(net, config.seed)
@@ -83,18 +97,26 @@ class TrainingRun:
             "checkpoint_every": every,
             "training_data_sha256": fingerprint(data),
         }
+        if init_from is not None:
+            copy_weights(init_from.model.network, net, init_from.path)
+            metadata["init_from"] = str(init_from.path)
         model = Model(net, classes=data.classes, preprocessing=prep, metadata=metadata)
         early = (config.callbacks() or [None])[0]
         return cls(folder, config, data, model, config.make_optimizer(), rng, early, History(), every)
 
     @classmethod
-    def resume(cls, folder, data_dir=None, every=None):
-        """The run in ``folder`` as its checkpoint left it."""
+    def resume(cls, folder, data_dir=None, every=None, epochs=None):
+        """The run in ``folder`` as its checkpoint left it; ``epochs``: the epochs to
+        train in total instead of those recorded (to extend a run, finished or not)."""
         folder = Path(folder)
         path = folder / CHECKPOINT_FILENAME
+        finished = (folder / MODEL_FILENAME).is_file()
         if not path.is_file():
-            if (folder / MODEL_FILENAME).is_file():
-                raise LayerwiseError(f"{folder} holds a finished run: there is nothing to resume")
+            if finished:
+                raise LayerwiseError(
+                    f"{folder} holds a finished run without its {CHECKPOINT_FILENAME}, the state its "
+                    "training needs to go on: it cannot be resumed or extended"
+                )
             raise LayerwiseError(
                 f"no checkpoint to resume from in {folder} (runs started with --checkpoint-every N, "
                 "or stopped with Ctrl-C, leave one)"
@@ -103,6 +125,14 @@ class TrainingRun:
         state = load_checkpoint(path)
         metadata = state.model.metadata
         config = recorded_config(metadata, path)
+        done = state.epoch
+        if epochs is not None:
+            config = extended_config(config, epochs, state.history, folder)
+        elif finished and (done >= config.epochs or _early_stopped(state, config)):
+            raise LayerwiseError(
+                f"{folder} holds a finished run of {done} epochs: there is nothing to resume; "
+                f"--epochs N extends it to N epochs in total"
+            )
         every = every or metadata.get("checkpoint_every")
         data_dir = data_dir or metadata.get("data_dir")
         data, prep = prepare_data(config, data_dir)
@@ -117,9 +147,8 @@ class TrainingRun:
         optimizer = config.make_optimizer()
         early = (config.callbacks() or [None])[0]
         rng = restore(state, optimizer, early)
-        model = Model(
-            net, classes=data.classes, preprocessing=prep, metadata={**metadata, "checkpoint_every": every}
-        )
+        metadata = {**metadata, "settings": config.to_dict(), "checkpoint_every": every}
+        model = Model(net, classes=data.classes, preprocessing=prep, metadata=metadata)
         return cls(folder, config, data, model, optimizer, rng, early, state.history, every)
 
     @property
@@ -150,8 +179,81 @@ class TrainingRun:
         )
 
     def finished(self):
-        """Removes the checkpoint of a run whose model is written."""
-        self.saver.path.unlink(missing_ok=True)
+        """For a run whose model and report are written: writes the checkpoint of its last
+        epoch, which stays in the run directory so that ``resume(folder, epochs=N)`` can
+        extend the run, and records ``init_from`` in model.safetensors and report.json."""
+        self.saver.save()
+        origin = self.model.metadata.get("init_from")
+        if origin is not None:
+            record_init_from(self.folder, origin)
+
+
+def extended_config(config, epochs, history, folder):
+    """``config`` with ``epochs`` epochs in total, for a run of ``folder`` that has done
+    ``history.epochs``: refused when fewer, or when the run could not go on exactly as one
+    run of ``epochs`` epochs would, because the learning-rate schedule (step, cosine)
+    would have given the epochs done other rates over that total."""
+    done = history.epochs
+    if epochs < done:
+        raise LayerwiseError(f"--epochs {epochs} is fewer than the {done} epochs {folder} has done")
+    longer = config.replace(epochs=epochs)
+    optimizer = longer.make_optimizer()
+    for epoch, lr in enumerate(history.lr):
+        optimizer.set_epoch(epoch)
+        if optimizer.lr != lr:
+            raise LayerwiseError(
+                f"--epochs {epochs} cannot extend {folder} exactly: its {config.schedule} schedule "
+                f"depends on the total epochs (over {epochs}, epoch {epoch + 1} would have had the learning "
+                f"rate {optimizer.lr:.6g}, not {lr:.6g}); start a new run from its weights with "
+                f"--init-from {folder} instead"
+            )
+    return longer
+
+
+def copy_weights(source, net, path):
+    """Sets the weights of ``net`` to those of ``source`` (converted to its dtype), which
+    must have the same layers, Dropout aside; ``path`` is where ``source`` came from."""
+    if _trained_layers(source) != _trained_layers(net):
+        raise LayerwiseError(
+            f"{path} holds a {_shape(source)} network but the settings describe a {_shape(net)} one: "
+            "--init-from needs the same architecture"
+        )
+    net.set_weights(source.get_weights())
+
+
+def _trained_layers(net):
+    """The network's layers as saved (architecture()), without Dropout and the dtype."""
+    return [layer for layer in architecture(net)["layers"] if layer["type"] != "Dropout"]
+
+
+def _shape(net):
+    """``64-32-10 (Linear, ReLU, Linear)``: the sizes, then the layers but Dropout."""
+    layers = ", ".join(
+        f"LeakyReLU({layer['negative_slope']:g})" if layer["type"] == "LeakyReLU" else layer["type"]
+        for layer in _trained_layers(net)
+    )
+    return "-".join(map(str, net.sizes)) + f" ({layers})"
+
+
+def _early_stopped(state, config):
+    early = state.early_stopping
+    return early is not None and config.early_stopping and early["wait"] > config.patience
+
+
+def record_init_from(folder, origin):
+    """Adds ``init_from`` (where the initial weights came from) to the metadata of the
+    run's model.safetensors and to its report.json, after their ``settings``."""
+    path = folder / MODEL_FILENAME
+    model = load_model(path)
+    save(model, path, metadata={**model.metadata, "init_from": origin})
+    report_path = folder / "report.json"
+    report = {}
+    for key, value in json.loads(report_path.read_text()).items():
+        report[key] = value
+        if key == "settings":
+            report["init_from"] = origin
+    report.setdefault("init_from", origin)
+    write_atomic(report_path, json.dumps(report, indent=2) + "\n")
 
 
 def recorded_config(metadata, path):

@@ -30,9 +30,9 @@ from ..nn import Callback, History
 from ..nn.layers import Dropout
 from ..nn.model import Model
 from .atomic import write_atomic
+from .model_file import CHECKPOINT_FILENAME as CHECKPOINT_FILENAME  # its name in a run directory
 from .model_file import CHECKPOINT_FORMAT, dumps, model_parts, read_file, safetensors_bytes
 
-CHECKPOINT_FILENAME = "checkpoint.safetensors"  # its name inside a run directory
 STATE_NAMES = ("m", "v", "velocity")  # the optimizers' per-parameter state arrays
 
 

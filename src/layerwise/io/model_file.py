@@ -7,12 +7,18 @@ version, the package version, and JSON for the architecture, class labels, prepr
 and the user's metadata. Any safetensors reader can open the weights; ``load`` reads the
 file with NumPy and json only, never pickle, and checks every part of it against the
 architecture before building anything.
+
+Where a command takes "a model file or a run directory", ``load_model_or_checkpoint``
+resolves it: a run directory's model.safetensors, or, for a run that did not finish and
+holds only checkpoint.safetensors, the model of that checkpoint (its weights of the last
+epoch checkpointed). ``load`` stays strict: it reads model files only.
 """
 
 import json
 import math
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +37,7 @@ FORMAT = "layerwise-model"
 CHECKPOINT_FORMAT = "layerwise-checkpoint"  # checkpoint.py: a model plus the training state
 FORMAT_VERSION = 1
 MODEL_FILENAME = "model.safetensors"  # the model's name inside a run directory
+CHECKPOINT_FILENAME = "checkpoint.safetensors"  # a checkpoint's name inside a run directory
 MAX_HEADER = 16 * 2**20
 
 SAFETENSORS_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
@@ -401,11 +408,153 @@ def resolve_model_path(path):
     'model.safetensors'
     """
     path = Path(path)
-    if path.is_dir():
-        path = path / MODEL_FILENAME
+    folder = path if path.is_dir() else None
+    if folder is not None:
+        path = folder / MODEL_FILENAME
     if not path.is_file():
+        if folder is not None and (folder / CHECKPOINT_FILENAME).is_file():
+            raise LayerwiseError(
+                f"no model file at {path}: the run did not finish; its weights are in "
+                f"{folder / CHECKPOINT_FILENAME} (layerwise evaluate, predict and export use them)"
+            )
         raise LayerwiseError(f"no model file at {path}")
     return path
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model read for use, and the file it came from.
+
+    Parameters
+    ----------
+    model : Model
+        The network with its class labels, preprocessing and metadata.
+    path : Path
+        The file read: a model file, or a checkpoint.
+    checkpoint_epoch : int or None, default None
+        The epochs done when the checkpoint was written, when ``path`` is a checkpoint
+        (None for a model file).
+    unfinished : bool, default False
+        True when ``path`` is the checkpoint of a run directory without a model file: a
+        run that did not finish.
+
+    See Also
+    --------
+    load_model_or_checkpoint : Returns one.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import layerwise as lw
+    >>> from layerwise.io.model_file import ModelSource
+    >>> net = lw.Network.from_spec("4-3", seed=0)
+    >>> source = ModelSource(lw.Model(net), Path("runs/a/checkpoint.safetensors"), 7, unfinished=True)
+    >>> print(source.note)
+    using the weights of the checkpoint of epoch 7 in runs/a/checkpoint.safetensors: the run did not finish
+    >>> ModelSource(lw.Model(net), Path("model.safetensors")).note is None
+    True
+    """
+
+    model: Model
+    path: Path
+    checkpoint_epoch: int | None = None
+    unfinished: bool = False
+
+    @property
+    def note(self) -> str | None:
+        """One line saying which checkpoint's weights are used (None for a model file)."""
+        if self.checkpoint_epoch is None:
+            return None
+        note = f"using the weights of the checkpoint of epoch {self.checkpoint_epoch} in {self.path}"
+        return note + (": the run did not finish" if self.unfinished else "")
+
+
+def load_model_or_checkpoint(path: str | os.PathLike[str]) -> ModelSource:
+    """Read the model a command is given: a model file, a run directory or a checkpoint.
+
+    A run directory gives its ``model.safetensors``; one without it but with a
+    ``checkpoint.safetensors`` (a run stopped by Ctrl-C or killed before it finished)
+    gives the checkpoint's model: its network with the weights of the last epoch
+    checkpointed, its class labels, preprocessing and metadata. A checkpoint file given
+    by its path gives its model too. Everything is validated as ``load`` and
+    ``load_checkpoint`` validate it. ``load`` itself reads model files only.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A model file, a run directory, or a checkpoint file.
+
+    Returns
+    -------
+    ModelSource
+        The model, the file it was read from and, for a checkpoint, its epoch; its
+        ``note`` says which checkpoint's weights are used.
+
+    Raises
+    ------
+    LayerwiseError
+        If there is neither a model file nor a checkpoint at ``path``, or the file is not
+        valid.
+
+    See Also
+    --------
+    load : Read a model file.
+    layerwise.io.checkpoint.load_checkpoint : Read a checkpoint with its training state.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import layerwise as lw
+    >>> from layerwise.io.checkpoint import Checkpointer
+    >>> from layerwise.io.model_file import load_model_or_checkpoint
+    >>> from layerwise.nn.training import seed_generators
+    >>> net = lw.Network.from_spec("4-3", seed=0)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     run = Path(folder)
+    ...     rng = seed_generators(net, 0)
+    ...     saver = Checkpointer(run / "checkpoint.safetensors", None, lw.Model(net), lw.Adam(), rng)
+    ...     saver.on_train_begin(net, lw.History())
+    ...     _ = saver.save()  # a run stopped before its first epoch ended
+    ...     source = load_model_or_checkpoint(run)
+    ...     _ = lw.save(net, run / "model.safetensors")
+    ...     finished = load_model_or_checkpoint(run)  # a finished run: its model file
+    >>> source.checkpoint_epoch, source.path.name, source.unfinished
+    (0, 'checkpoint.safetensors', True)
+    >>> source.model.network.sizes
+    [4, 3]
+    >>> finished.path.name, finished.note
+    ('model.safetensors', None)
+    """
+    path = Path(path)
+    checkpoint, unfinished = None, False
+    if path.is_dir():
+        if not (path / MODEL_FILENAME).is_file() and (path / CHECKPOINT_FILENAME).is_file():
+            checkpoint, unfinished = path / CHECKPOINT_FILENAME, True
+    elif path.is_file() and _file_format(path) == CHECKPOINT_FORMAT:
+        checkpoint = path
+    if checkpoint is None:
+        path = resolve_model_path(path)
+        return ModelSource(load(path), path)
+    from .checkpoint import load_checkpoint  # checkpoint.py builds on this module
+
+    state = load_checkpoint(checkpoint)
+    return ModelSource(state.model, checkpoint, state.epoch, unfinished)
+
+
+def _file_format(path):
+    """The format a layerwise file names in its header, or None (unreadable, or another file)."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, 2)
+            f.seek(0)
+            n = int.from_bytes(f.read(8), "little")
+            if size < 8 or n > min(size - 8, MAX_HEADER):
+                return None
+            meta = _header(f.read(n)).get("__metadata__")
+    except (OSError, _Invalid):
+        return None
+    return meta.get("format") if isinstance(meta, dict) else None
 
 
 def load(path: str | os.PathLike[str]) -> Model:
