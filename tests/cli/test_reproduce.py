@@ -125,15 +125,18 @@ def test_existing_non_empty_out_is_refused(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
-def test_failure_during_the_run_leaves_no_partial_directory(tmp_path, monkeypatch):
+def test_failure_during_the_run_leaves_no_partial_directory(tmp_path, monkeypatch, capsys):
+    import errno
+
     import layerwise.reports.tutorial as tutorial_report
 
     def broken(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(tutorial_report, "draw_figures", broken)
-    with pytest.raises(OSError):
-        main(["reproduce", *FAST, "--jobs", "1", "--out", str(tmp_path / "run")])
+    assert main(["reproduce", *FAST, "--jobs", "1", "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"layerwise reproduce: error: cannot write to {tmp_path / 'run'}: No space left on device\n"
     assert list(tmp_path.iterdir()) == []
 
 

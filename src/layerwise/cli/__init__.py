@@ -5,6 +5,7 @@ nothing imports it. Each subcommand lives in layerwise/cli/<name>.py and provide
 import argparse
 import difflib
 import importlib
+import os
 import sys
 
 from .._version import __version__
@@ -80,6 +81,11 @@ def main(argv=None):
         return 1
     except MemoryError as e:  # settings that ask for more memory than there is: one line too
         print(f"layerwise {args.command}: error: not enough memory: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # the last resort: a file that a command failed to read or write
+        cause = e.strerror or str(e) or type(e).__name__
+        where = f"{os.fsdecode(e.filename)}: " if isinstance(e.filename, (str, bytes, os.PathLike)) else ""
+        print(f"layerwise {args.command}: error: {where}{cause}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"layerwise {args.command}: interrupted", file=sys.stderr)

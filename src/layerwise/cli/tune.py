@@ -102,13 +102,7 @@ def open_run_directory(out, spec, resume):
                 f"the search in {out} was started with other settings ({', '.join(changed)})"
             )
         return out
-    run_dir.check_location(out, hint=" (use --resume to continue)")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        run_dir.write_json(saved, spec)
-    except OSError as e:
-        raise LayerwiseError(f"cannot write to {out}: {e.strerror or e}") from None
-    return out
+    return run_dir.create_run_directory(out, saved.name, spec, hint=" (use --resume to continue)")
 
 
 def _trial_done(bar):
@@ -157,10 +151,12 @@ def run(args):
             during_refit=lambda partial: drawn.extend(_draw_figures(out, partial)),
         )
         bar.close()
+    from ..experiments.search.trials import TRIALS_FILENAME, resume_note
     from ..reports.search import table, write_report
 
-    report = write_report(out, result, drawn, backend=backend_name, data=data, preprocessing=prep,
-                          started=started)  # fmt: skip
+    with run_dir.keeping(out, {"search.json", TRIALS_FILENAME}, resume_note(out)):
+        report = write_report(out, result, drawn, backend=backend_name, data=data, preprocessing=prep,
+                              started=started)  # fmt: skip
     if not args.quiet:
         print(table(result, limit=20))
     if report["failed"]:

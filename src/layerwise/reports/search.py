@@ -42,11 +42,25 @@ def table(result, limit=None):
     return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in lines)
 
 
+def score_label(result):
+    """What a trial's score is: its validation accuracy, or its mean over the --cv folds."""
+    return "cross-validation mean accuracy" if result["cv"] else "validation accuracy"
+
+
+def fold_spread(record):
+    """The standard deviation of a trial's accuracy over its cross-validation folds, or
+    None without folds."""
+    folds = record.get("fold_accuracy")
+    return float(np.std(folds)) if folds else None
+
+
 def draw_figures(folder, result):
     """Score against a single searched setting, or a heatmap for two; with more, the best
-    score per value of each numeric setting."""
+    score per value of each numeric setting (every trial drawn faintly behind it). After
+    cross-validation the scores are fold means, with the folds' spread as error bars."""
     names = list(result["space"].grid) + list(result["space"].random)
     ok = result["ranking"]
+    cv = result["cv"]
     drawn = []
     if len(names) == 2 and not result["space"].random:
         a, b = names
@@ -55,6 +69,7 @@ def draw_figures(folder, result):
         grid = np.full((len(rows), len(cols)), np.nan)
         for r in ok:
             grid[rows.index(label(r["settings"][a])), cols.index(label(r["settings"][b]))] = r["val_accuracy"]
+        best = result["best"]["settings"] if ok else None
         drawn.append(
             figures.heatmap(
                 folder / f"heatmap_{a}_{b}.png",
@@ -63,7 +78,9 @@ def draw_figures(folder, result):
                 cols,
                 xlabel=b,
                 ylabel=a,
-                title="validation accuracy",
+                title=f"{cv}-fold cross-validation mean accuracy" if cv else "validation accuracy",
+                best=(rows.index(label(best[a])), cols.index(label(best[b]))) if best else None,
+                score_label=score_label(result),
             )
         )
         return drawn
@@ -71,19 +88,34 @@ def draw_figures(folder, result):
         values = [r["settings"][name] for r in ok]
         if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             continue
-        best = {}
+        best = {}  # the best trial of each value
         for v, r in zip(values, ok):
-            best[v] = max(best.get(v, 0.0), r["val_accuracy"])
+            if v not in best or r["val_accuracy"] > best[v]["val_accuracy"]:
+                best[v] = r
         xs = sorted(best)
         log = xs[0] > 0 and xs[-1] / xs[0] > 20
+        several = len(best) < len(values)  # several trials per value: the other settings varied
+        spreads = [fold_spread(best[x]) for x in xs]
+        errors = spreads if cv and None not in spreads else None
+        points_label = None  # with one searched setting, nothing else varied: one trial per value
+        if len(names) > 1:
+            points_label = "best trial per value" if several else "one trial each, other settings varied"
         drawn.append(
             figures.score_vs_setting(
                 folder / f"score_vs_{name}.png",
                 xs,
-                [best[x] for x in xs],
+                [best[x]["val_accuracy"] for x in xs],
                 xlabel=name,
+                ylabel=score_label(result),
                 log=log,
                 best=result["best"]["settings"][name],
+                errors=errors,
+                error_label=f"± 1 s.d. over the {cv} folds" if errors else None,
+                # points joined only when nothing else varied between them
+                join=len(names) == 1,
+                points_label=points_label,
+                trials=(values, [r["val_accuracy"] for r in ok]) if several else None,
+                edge_hint="widen the search range",
             )
         )
     return drawn

@@ -1,6 +1,7 @@
 """The run directory of `layerwise reproduce`: the final model, report.json, report.md and
 six figures."""
 
+import math
 import time
 
 import numpy as np
@@ -40,8 +41,29 @@ def draw_sweep_figure(folder, result):
     accuracies = [r["val_accuracy"] for r in result["sweep"]]
     name = FIGURES["validation_accuracy"][0]
     figures.score_vs_setting(
-        folder / name, lambdas, accuracies, xlabel="lambda", log=min(lambdas) > 0, best=result["best_lambda"]
-    )
+        folder / name, lambdas, accuracies, xlabel="lambda", log=min(lambdas) > 0, best=result["best_lambda"],
+        edge_hint="widen --lambdas",
+    )  # fmt: skip
+
+
+def loss_floor(output_activation, n_classes):
+    """The lowest cross-entropy a network can reach when the softmax's inputs are sigmoid
+    outputs, all in (0, 1): with the true class's output at 1 and the others at 0, the
+    softmax gives it e / (e + n - 1), so the loss is at least log(e + n - 1) - 1 (1.4612
+    for 10 classes). None for other output activations."""
+    if str(output_activation).lower() not in ("sigmoid", "logistic"):
+        return None
+    return math.log(math.e + n_classes - 1) - 1
+
+
+def loss_floor_keywords(output_activation, n_classes):
+    """training_curves' keywords for the line at loss_floor, if there is one."""
+    floor = loss_floor(output_activation, n_classes)
+    if floor is None:
+        return {}
+    label = (f"lowest possible loss, log(e + {n_classes - 1}) - 1 = {floor:.4f}:\n"
+             "a softmax of sigmoid outputs in (0, 1) cannot reach 0")  # fmt: skip
+    return {"floor": floor, "floor_label": label}
 
 
 def figure_calls(folder, result):
@@ -51,16 +73,20 @@ def figure_calls(folder, result):
     wrong = np.flatnonzero(result["test_predicted"] != data["y_test"])
     weights = final["net"].linears[0].weight.value.T  # one row of 64 per hidden unit
     history = final["history"]
+    floor = loss_floor_keywords(result["config"].output_activation, len(result["confusion"]))
+    weights_title = (f"Weights from the 64 pixels into each of the {len(weights)} first-layer units, "
+                     "one colour scale for all\nred: positive weight from that pixel (ink there raises "
+                     "the unit's input); blue: negative")  # fmt: skip
     return [
         (figures.training_curves, (path["loss_curves"], history.train_loss, history.val_loss),
-         {"ylabel": "loss", "title": f"final model, lambda = {result['best_lambda']:.4g}"}),
+         {"ylabel": "loss", "title": f"final model, lambda = {result['best_lambda']:.4g}", **floor}),
         (figures.confusion_matrix, (path["confusion_matrix"], result["confusion"]), {}),
         (figures.image_grid, (path["misclassified"], data["X_test"][wrong[:48]].reshape(-1, 8, 8),
                               [f"{data['y_test'][i]} -> {result['test_predicted'][i]}" for i in wrong[:48]]),
          {"title": f"{len(wrong)} misclassified"}),
         (figures.image_grid, (path["first_layer_weights"], weights.reshape(-1, 8, 8),
                               [str(i + 1) for i in range(len(weights))]),
-         {"cmap": "RdBu_r", "symmetric": True}),
+         {"cmap": "RdBu_r", "symmetric": True, "title": weights_title, "colorbar_label": "weight"}),
         (figures.series_per_layer, (path["gradient_norms"], final["grad_norms"]),
          {"ylabel": "||dL/dW||", "title": "weight gradient norm per epoch"}),
     ]  # fmt: skip

@@ -7,7 +7,9 @@ cross-validation); the best settings are retrained and scored on the test set.
 
 Trials run on a backend from experiments/backends.py (local processes, or a Dask cluster)
 and each finished trial is appended to ``trials.jsonl`` in the run directory (trials.py),
-so a search that is stopped can be resumed where it stopped.
+so a search that is stopped can be resumed where it stopped. A new search creates that
+file, so that of two searches started in the same folder the second is refused; a search
+stopped by a file it cannot write (a full disk) keeps it intact and says how to resume.
 """
 
 from contextlib import nullcontext
@@ -15,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import LayerwiseError
+from ...io.atomic import write_failure, writing
 from ...nn.config import DEFAULTS
 from ...nn.metrics import accuracy
 from ..backends import TaskPool
 from .space import Space, plain
 from .trial import refit_task, run_trial, stratified_folds, trial_seed
-from .trials import TRIALS_FILENAME, append_trial, finished_trials, rank, read_trials
+from .trials import TRIALS_FILENAME, append_trial, finished_trials, new_trials, rank, read_trials, resume_note
 
 __all__ = ["Space", "check", "rank", "read_trials", "search", "stratified_folds", "trial_seed"]
 
@@ -69,19 +72,38 @@ def search(data, space, config=None, *, seed=0, cv=None, pool=None, out=None, re
     tasks = [(i, config, combo, trial_seed(seed, combo), cv) for i, combo in enumerate(combos)]
     trials_path = Path(out) / TRIALS_FILENAME if out is not None else None
     if trials_path is not None:
-        trials_path.parent.mkdir(parents=True, exist_ok=True)
+        _start_trials(trials_path, resume)
     done = finished_trials(trials_path) if trials_path is not None and resume else {}
     # Longest first, so that no long trial is left running alone at the end.
     todo = sorted((t for t in tasks if t[0] not in done), key=lambda t: -_cost(config.replace(**t[2]), data))
     progress = _Progress(trials_path, todo, on_trial, done)
-    with TaskPool(1) if pool is None else nullcontext(pool) as backend:
-        backend.map(run_trial, todo, on_done=progress.finished, shared=data, errors="return")
-        records = [done[t[0]] for t in tasks]
-        failed = [r for r in records if r.get("status") != "ok"]
-        result = {"trials": records, "ranking": rank(records), "failed": failed, "settings": config,
-                  "space": space, "seed": seed, "cv": cv}  # fmt: skip
-        _select_and_refit(result, data, tasks, backend, during_refit, progress.best)
+    try:
+        with TaskPool(1) if pool is None else nullcontext(pool) as backend:
+            backend.map(run_trial, todo, on_done=progress.finished, shared=data, errors="return")
+            records = [done[t[0]] for t in tasks]
+            failed = [r for r in records if r.get("status") != "ok"]
+            result = {"trials": records, "ranking": rank(records), "failed": failed, "settings": config,
+                      "space": space, "seed": seed, "cv": cv}  # fmt: skip
+            _select_and_refit(result, data, tasks, backend, during_refit, progress.best)
+    except BaseException as error:
+        # A file that cannot be written (a trial's line, a figure drawn during the refit):
+        # one line naming it; trials.jsonl keeps the trials finished so far, intact.
+        failure = None if out is None else write_failure(error, out)
+        if failure is None:
+            raise
+        raise failure.noted(resume_note(out)) from None
     return result
+
+
+def _start_trials(path, resume):
+    """The trials file of a search: a new search creates it, and is refused when another
+    search in the same folder has (it started first); a resumed one goes on with it."""
+    with writing(path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if not resume and not new_trials(path):
+        raise LayerwiseError(
+            f"output directory {path.parent} already exists and is not empty (use --resume to continue)"
+        )
 
 
 def check(space, config, cv=None, seed=0):

@@ -2,11 +2,14 @@
 line per finished trial, so that a stopped search resumes where it stopped; and the
 ranking of trials."""
 
+import errno
 import json
 import os
+from contextlib import suppress
 from pathlib import Path
 
 from ...errors import LayerwiseError
+from ...io.atomic import writing
 from ...nn.config import is_number
 
 TRIALS_FILENAME = "trials.jsonl"
@@ -29,7 +32,7 @@ def read_trials(path):
         records.append(_trial_record(line, path, len(records) + 1))
         good += len(line)
     if good < len(raw):
-        with open(path, "r+b") as f:
+        with writing(path), open(path, "r+b") as f:
             f.truncate(good)
     return records
 
@@ -58,13 +61,46 @@ def _trial_record(line, path, number):
     return record
 
 
+def new_trials(path):
+    """Creates the empty trials file of a new search, at once: False when there is one
+    already (another search started in the same folder first). A failure to write is a
+    WriteError."""
+    with writing(path):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            return False
+    return True
+
+
 def append_trial(path, record):
-    """Appends one record as one line, flushed and synced before returning."""
+    """Appends one record as one line, synced before returning. When the line cannot be
+    written whole (a full disk, an I/O error), what was written of it is cut off again, so
+    the file holds the earlier trials, intact, and WriteError names the file."""
     line = (json.dumps(record, sort_keys=True) + "\n").encode()
-    with open(path, "ab") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
+    with writing(path), open(path, "ab", buffering=0) as f:
+        end = f.seek(0, os.SEEK_END)
+        try:
+            done = 0
+            while done < len(line):
+                written = f.write(line[done:])
+                if not written:
+                    raise OSError(errno.EIO, os.strerror(errno.EIO))
+                done += written
+            os.fsync(f.fileno())
+        except BaseException:
+            with suppress(OSError):
+                f.truncate(end)
+            raise
+
+
+def resume_note(folder):
+    """What a search stopped by a failure says: where its trials are and how to go on."""
+    folder = Path(folder)
+    return (
+        f"the trials so far are in {folder / TRIALS_FILENAME}; "
+        f"resume with the same command and --resume --out {folder}"
+    )
 
 
 def rank(records):
