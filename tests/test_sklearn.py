@@ -15,6 +15,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import layerwise as lw
+import layerwise.sklearn
+from layerwise.nn.config import DEFAULTS, resolve_batch_size
 from layerwise.sklearn import LayerwiseClassifier
 
 CHECK_SCRIPT = """
@@ -29,6 +31,7 @@ print(json.dumps([[r["check_name"], r["status"], str(r["exception"])[:500]] for 
 @pytest.mark.parametrize(
     "params",
     [
+        {},  # the defaults: hidden layers and batch size "auto"
         {"hidden_layer_sizes": [16], "max_iter": 30, "learning_rate_init": 0.02, "random_state": 0},
         {
             "hidden_layer_sizes": [12, 8],
@@ -191,6 +194,48 @@ def test_save_and_load_give_the_same_predictions(blobs3, tmp_path):
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X))
     model = lw.load(path)
     np.testing.assert_allclose(model.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+
+
+def batch_sizes_taken(monkeypatch):
+    """The batch size of each of the estimator's calls to lw.fit, as its History records it."""
+    taken = []
+
+    def recording_fit(*args, **kwargs):
+        history = lw.fit(*args, **kwargs)
+        taken.append(history.batch_size)
+        return history
+
+    monkeypatch.setattr(layerwise.sklearn, "fit", recording_fit)
+    return taken
+
+
+def test_the_defaults_fit_the_data_by_the_projects_rules(monkeypatch):
+    X, y = load_iris(return_X_y=True)
+    taken = batch_sizes_taken(monkeypatch)
+    params = LayerwiseClassifier().get_params()
+    assert params["hidden_layer_sizes"] == params["batch_size"] == "auto" == DEFAULTS.hidden
+    clf = make_pipeline(StandardScaler(), LayerwiseClassifier(random_state=0)).fit(X, y)
+    assert clf[-1].network_.sizes == [4, 64, 32, 3] == DEFAULTS.sizes(4, 3)  # not 4-256-128-3
+    # the project's rule, as lw.fit and `layerwise train` take it: 15 steps per epoch, where
+    # MLPClassifier's min(200, n) would be the full batch
+    assert taken == [10] == [resolve_batch_size("auto", 150)]
+    assert clf.score(X, y) > 0.9
+    LayerwiseClassifier(max_iter=2, early_stopping=True, random_state=0).fit(X, y)
+    assert taken[-1] == resolve_batch_size("auto", 135) == 9  # the examples left after the split
+    LayerwiseClassifier(max_iter=2, batch_size=None, random_state=0).fit(X, y)
+    LayerwiseClassifier(max_iter=2, batch_size=32, random_state=0).fit(X, y)
+    assert taken[-2:] == [150, 32]
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        LayerwiseClassifier(hidden_layer_sizes="big").fit(X, y)
+
+
+def test_auto_hidden_sizes_are_saved_and_loaded_as_auto(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    clf = LayerwiseClassifier(max_iter=3, random_state=0).fit(X, y)
+    assert clf.to_model().metadata["estimator"]["hidden_layer_sizes"] == "auto"
+    again = LayerwiseClassifier.load(clf.save(tmp_path / "clf.safetensors"))
+    assert again.get_params()["hidden_layer_sizes"] == "auto" and again.network_.sizes == [4, 64, 32, 3]
+    np.testing.assert_array_equal(again.predict(X), clf.predict(X))
 
 
 def test_pipeline_grid_search_and_cross_val_score():

@@ -95,7 +95,7 @@ class TrainingDiverged(LayerwiseError):
     >>> net = lw.Network.from_spec("4-8-3", seed=0)
     >>> X = np.random.default_rng(0).random((30, 4))
     >>> try:
-    ...     lw.fit(net, X, np.arange(30) % 3, optimizer=lw.SGD(lr=1e30), epochs=5)
+    ...     lw.fit(net, X, np.arange(30) % 3, optimizer=lw.SGD(lr=1e30), epochs=5, batch_size=None)
     ... except lw.TrainingDiverged as e:
     ...     print(e.epoch, e.history.epochs)
     2 1

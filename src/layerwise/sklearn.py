@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import LayerwiseError
 from .nn import EarlyStopping, History, fit
-from .nn.config import DEFAULTS, TrainConfig
+from .nn.config import AUTO, DEFAULTS, TrainConfig
 from .nn.model import Model
 
 
@@ -29,15 +29,19 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
     ``sklearn.neural_network.MLPClassifier`` where they mean the same thing, plus the
     project's own ``output_activation``, ``dropout``, ``dtype`` and ``init``. The defaults
     are those of ``TrainConfig`` (as in `layerwise train`), not MLPClassifier's: hidden
-    layers (256, 128), 20 epochs, batches of 128, ``alpha`` 0, the learning rate by solver
-    (1e-3 for adam, 0.01 for sgd), no Nesterov momentum, patience 5. The parameters are
-    checked when training starts, as training settings.
+    layers and batch size "auto" (sized from the data by the project's rules, below), 20
+    epochs, ``alpha`` 0, the learning rate by solver (1e-3 for adam, 0.01 for sgd), no
+    Nesterov momentum, patience 5. The parameters are checked when training starts, as
+    training settings.
 
     Parameters
     ----------
-    hidden_layer_sizes : int or sequence of int, default (256, 128)
+    hidden_layer_sizes : int, sequence of int or "auto", default "auto"
         The size of each hidden layer, in order (an int: one hidden layer), as
-        MLPClassifier's ``hidden_layer_sizes``. Default: ``TrainConfig.hidden``.
+        MLPClassifier's ``hidden_layer_sizes``; "auto" (not MLPClassifier's) sizes them
+        from the data at ``fit``: (W, W/2), W twice the larger of the features and the
+        classes rounded up to a power of two, from 64 to 256 (``resolve_hidden`` in
+        ``layerwise.nn.config``). Default: ``TrainConfig.hidden``.
     activation : str, default "relu"
         The activation after every hidden layer: "relu", "logistic"/"sigmoid", "tanh",
         "identity" or "leaky_relu", as MLPClassifier's ``activation`` (plus
@@ -49,9 +53,15 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         The L2 penalty, as MLPClassifier's ``alpha``: the tutorial's lambda, the loss gets
         alpha/(2N) sum ||W||^2 with N the batch size, as in both. Default:
         ``TrainConfig.l2``.
-    batch_size : int, "auto" or None, default 128
-        Examples per step, as MLPClassifier's ``batch_size``: "auto" = min(200, n), None
-        = the full batch. Default: ``TrainConfig.batch_size``.
+    batch_size : int, "auto" or None, default "auto"
+        Examples per step, as MLPClassifier's ``batch_size``; None = the full batch.
+        "auto" is the project's rule, as in ``layerwise.fit`` and `layerwise train`, not
+        MLPClassifier's min(200, n): n/16 rounded up, between 8 and 128 (the full batch for
+        up to 8 examples), n being the examples of the call to ``fit`` (after the
+        ``early_stopping`` split) or ``partial_fit``; MLPClassifier's 200 epochs suit
+        larger batches, the default 20 epochs need several steps each (see
+        ``resolve_batch_size`` in ``layerwise.nn.config``). Default:
+        ``TrainConfig.batch_size``.
     learning_rate_init : float or None, default None
         The learning rate, as MLPClassifier's ``learning_rate_init``; None: by solver,
         1e-3 for adam and 0.01 for sgd. Default: ``TrainConfig.lr``.
@@ -160,6 +170,12 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
     ([4, 8, 2], 4, 5, 5)
     >>> clf.predict_proba(X[:3]).shape
     (3, 2)
+
+    The default hidden layers and batch size are sized from the data:
+
+    >>> clf = LayerwiseClassifier(max_iter=2, random_state=0).fit(X, y)
+    >>> clf.get_params()["hidden_layer_sizes"], clf.network_.sizes
+    ('auto', [4, 64, 32, 2])
 
     In a scikit-learn pipeline:
 
@@ -360,7 +376,6 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
                     monitor, self.n_iter_no_change, self.tol, restore_best_weights=validation is not None
                 )
             )
-        batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
         try:
             history = fit(
                 self.network_,
@@ -368,7 +383,7 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
                 y,
                 optimizer=self._optimizer,
                 epochs=epochs,
-                batch_size=batch_size,
+                batch_size=self.batch_size,  # "auto": resolved by fit from len(X)
                 l2=self.alpha,
                 validation_data=validation,
                 seed=seed,
@@ -397,11 +412,11 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
     def _config(self):
         """The TrainConfig of these parameters (which checks them)."""
         return TrainConfig(
-            hidden=tuple(self._hidden_sizes()), activation=self.activation,
+            hidden=self._hidden(), activation=self.activation,
             output_activation=self.output_activation, init=self.init, dropout=self.dropout, dtype=self.dtype,
             optimizer=self.solver, lr=self.learning_rate_init, momentum=self.momentum,
             nesterov=self.nesterovs_momentum, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon,
-            l2=self.alpha, batch_size=None if self.batch_size == "auto" else self.batch_size,
+            l2=self.alpha, batch_size=self.batch_size,
             epochs=self.max_iter, early_stopping=self.early_stopping, patience=self.n_iter_no_change,
             validation=self.validation_fraction, seed=self._seed(),
         )  # fmt: skip
@@ -411,12 +426,17 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
             return int(self.random_state)
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
-    def _hidden_sizes(self):
+    def _hidden(self):
+        """``hidden_layer_sizes`` as the ``hidden`` setting: "auto", or a tuple of ints."""
         sizes = self.hidden_layer_sizes
+        if isinstance(sizes, str) and sizes == AUTO:
+            return AUTO
+        if isinstance(sizes, str):
+            raise ValueError(f"hidden_layer_sizes must be positive integers or 'auto', got {sizes!r}")
         sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
         if not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
-        return [int(s) for s in sizes]
+        return tuple(int(s) for s in sizes)
 
     def _check_params(self):
         if not (isinstance(self.verbose, bool) or self.verbose in (0, 1, 2)):
@@ -596,7 +616,8 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         params = {k: v for k, v in self.get_params().items() if k != "random_state"}
-        params["hidden_layer_sizes"] = self._hidden_sizes()
+        hidden = self._hidden()
+        params["hidden_layer_sizes"] = hidden if hidden == AUTO else list(hidden)
         return Model(self.network_, classes=self.classes_, metadata={"estimator": params})
 
     def save(self, path: str | Path) -> Path:

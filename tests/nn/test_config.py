@@ -45,7 +45,8 @@ def test_reproduce_and_gradcheck_options_are_the_shared_ones_with_the_tutorials_
     assert "(default 48,32)" in reproduce["hidden"].help and "(default sgd)" in reproduce["optimizer"].help
     assert (
         "(default full)" in reproduce["batch_size"].help
-        and "(default 256,128)" in options("train")["hidden"].help
+        and "(default auto)" in options("train")["hidden"].help
+        and "(default auto)" in options("train")["batch_size"].help
     )
     assert "l2" in options("gradcheck") and "lambdas" not in options("gradcheck")
 
@@ -54,7 +55,7 @@ def test_fit_and_from_spec_defaults_are_the_configurations():
     fit = inspect.signature(lw.fit).parameters
     for name in ("epochs", "batch_size", "l2", "seed"):
         assert fit[name].default == getattr(DEFAULTS, name), name
-    assert (DEFAULTS.epochs, DEFAULTS.batch_size) == (20, 128)
+    assert (DEFAULTS.epochs, DEFAULTS.batch_size, DEFAULTS.hidden) == (20, "auto", "auto")
     spec = inspect.signature(lw.Network.from_spec).parameters
     for name in ("activation", "output_activation", "dropout", "dtype", "seed"):
         assert spec[name].default == getattr(DEFAULTS, name), name

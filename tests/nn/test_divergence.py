@@ -110,6 +110,8 @@ def test_a_bouncing_training_is_no_divergence(digits):
         def on_batch_end(self, batch, size, loss):
             losses.append(loss)
 
-    history = lw.fit(net, X, y, optimizer=lw.SGD(lr=1.0, momentum=0.9), epochs=20, callbacks=[Steps()])
+    history = lw.fit(
+        net, X, y, optimizer=lw.SGD(lr=1.0, momentum=0.9), epochs=20, batch_size=128, callbacks=[Steps()]
+    )
     assert history.epochs == 20 and history.train_accuracy[-1] > 0.5
     assert max(losses) > 1.5 * losses[0]

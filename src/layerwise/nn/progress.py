@@ -232,7 +232,8 @@ class EpochLines(Callback):
     >>> net = lw.Network.from_spec("4-8-3", seed=0)
     >>> X = np.random.default_rng(0).random((30, 4))
     >>> lines = []
-    >>> _ = lw.fit(net, X, np.arange(30) % 3, epochs=2, callbacks=[EpochLines(2, 30, lines.append)])
+    >>> callbacks = [EpochLines(2, 30, lines.append)]
+    >>> _ = lw.fit(net, X, np.arange(30) % 3, epochs=2, batch_size=None, callbacks=callbacks)
     >>> lines[-1].split("  ")[:3]
     ['epoch 2/2', 'loss 1.6358', 'accuracy 0.3667']
     """

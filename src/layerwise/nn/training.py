@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from ..errors import LayerwiseError, TrainingDiverged
 from .callbacks import Callback
-from .config import DEFAULTS
+from .config import DEFAULTS, BatchSize, parse_setting, resolve_batch_size
 from .layers import Dropout
 from .network import Network
 from .optimizers import Optimizer
@@ -56,6 +56,9 @@ class History:
     stopped_epoch : int or None, optional
         The epoch after which a callback stopped the training (None when it ran all its
         epochs).
+    batch_size : int or None, optional
+        The examples per optimizer step of the last ``fit`` (its ``batch_size`` resolved:
+        "auto" by its rule, the full batch as the number of examples); None before any.
 
     See Also
     --------
@@ -70,6 +73,8 @@ class History:
     >>> history = lw.fit(net, X, np.arange(30) % 3, epochs=3)
     >>> history.epochs, len(history.train_accuracy), history.val_loss, history.stopped_epoch
     (3, 3, [], None)
+    >>> history.batch_size  # "auto" for 30 examples: batches of 8
+    8
     >>> history.lr
     [0.001, 0.001, 0.001]
     """
@@ -82,6 +87,7 @@ class History:
     seconds: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_epoch: int | None = None
+    batch_size: int | None = None
 
     @property
     def epochs(self) -> int:
@@ -105,8 +111,8 @@ class History:
         >>> import numpy as np
         >>> import layerwise as lw
         >>> history = lw.History(train_loss=[0.9, 0.5], train_accuracy=[0.6, 0.8])
-        >>> history.to_dict()["train_loss"], list(history.to_dict())[-2:]
-        ([0.9, 0.5], ['best_epoch', 'stopped_epoch'])
+        >>> history.to_dict()["train_loss"], list(history.to_dict())[-3:]
+        ([0.9, 0.5], ['best_epoch', 'stopped_epoch', 'batch_size'])
         """
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
@@ -299,7 +305,7 @@ def fit(
     *,
     optimizer: Optimizer | None = None,
     epochs: int = DEFAULTS.epochs,
-    batch_size: int | None = DEFAULTS.batch_size,
+    batch_size: BatchSize | str = DEFAULTS.batch_size,
     l2: float = DEFAULTS.l2,
     validation_data: tuple[ArrayLike, ArrayLike] | None = None,
     seed: int | np.random.Generator | None = DEFAULTS.seed,
@@ -313,6 +319,9 @@ def fit(
     """Train ``net`` in place and return a History.
 
     The defaults (optimizer, epochs, batch size, l2, seed) are those of ``TrainConfig``.
+    ``batch_size="auto"`` (the default) takes the batch size from the number of examples
+    (``resolve_batch_size``: 128 from 2,048 examples up, about 16 steps per epoch below),
+    as every command and the estimator do; the size taken is ``History.batch_size``.
     ``batch_size=None`` uses the full batch every step, as the tutorial does; otherwise
     each epoch visits the examples in mini-batches, shuffled by a generator seeded from
     ``seed`` (an int, or a Generator from ``seed_generators`` to continue a checkpointed
@@ -342,9 +351,10 @@ def fit(
         ``TrainConfig().make_optimizer()``, Adam with learning rate 1e-3).
     epochs : int, default 20
         Passes over the training set; 0 or more.
-    batch_size : int or None, default 128
+    batch_size : int, "auto" or None, default "auto"
         Examples per optimizer step; None, or a size of at least ``n_examples``, is the
-        full batch.
+        full batch; "auto" is ``resolve_batch_size``'s rule. Text is read as the
+        command line's ``--batch-size`` ("64", "full", "auto").
     l2 : float, default 0.0
         The tutorial's lambda, 0 or more.
     validation_data : tuple of (array_like, array_like) or None, optional
@@ -403,8 +413,8 @@ def fit(
     >>> X = np.random.default_rng(0).random((30, 4))
     >>> y = np.arange(30) % 3
     >>> history = lw.fit(net, X[:24], y[:24], epochs=2, validation_data=(X[24:], y[24:]))
-    >>> len(history.train_loss), len(history.val_accuracy)
-    (2, 2)
+    >>> len(history.train_loss), len(history.val_accuracy), history.batch_size
+    (2, 2, 8)
     >>> optimizer = lw.SGD(lr=0.1, momentum=0.9)
     >>> history = lw.fit(net, X, y, optimizer=optimizer, epochs=3, batch_size=None, l2=0.01)
     >>> history.epochs, optimizer.steps
@@ -417,7 +427,7 @@ def fit(
     ...     lw.fit(net, X * 100, y, optimizer=lw.SGD(lr=1e3, momentum=0.9), epochs=100)
     ... except lw.TrainingDiverged as e:
     ...     print(e.epoch, str(e).split(";")[0])  # doctest: +ELLIPSIS
-    2 training diverged at epoch 2: the loss reached ...e+10, over 10000 times its start (...)
+    1 training diverged at epoch 1: the loss reached ...e+10, over 10000 times its start (...)
     >>> all(np.isfinite(w).all() for w in net.get_weights())
     True
 
@@ -436,9 +446,12 @@ def fit(
     X = net.check_X(X)
     y = net.check_y(y, len(X))
     n = len(X)
-    if batch_size is not None and (int(batch_size) < 1):
-        raise LayerwiseError(f"batch_size must be positive, not {batch_size}")
-    batch = None if batch_size is None or int(batch_size) >= n else int(batch_size)  # None: full batch
+    # text as the command line gives it; "auto" by its rule; the full batch: n
+    setting: BatchSize = (
+        parse_setting("batch_size", batch_size) if isinstance(batch_size, str) else batch_size
+    )
+    per_step = resolve_batch_size(setting, n)
+    batch = None if per_step >= n else per_step  # None: the full batch
     Xv: Array | None = None
     yv: Labels | None = None
     if validation_data is not None:
@@ -452,6 +465,7 @@ def fit(
     rng = seed if isinstance(seed, np.random.Generator) else seed_generators(net, seed)
 
     history = history if history is not None else History()
+    history.batch_size = per_step
     # The progress callbacks come first: an epoch's bar is closed before the others print.
     progress = progress_callbacks(verbose, n, start_epoch, start_epoch + epochs)
     callbacks = [*progress, *callbacks]

@@ -18,7 +18,7 @@ def describe(run):
     test = f", {len(data.y_test)} test" if data.y_test is not None else ""
     return (
         f"{data.name}: {len(data.y_train)} training, {len(data.y_valid)} validation{test} examples; "
-        + run.config.describe(data.n_features, data.n_classes)
+        + run.config.describe(data.n_features, data.n_classes, len(data.y_train))
     )
 
 
