@@ -1,8 +1,14 @@
-"""People's own inputs for a model: images (PNG, JPEG), CSV rows and NPZ/NPY arrays.
+"""People's own inputs for a model: images (PNG, JPEG), folders of images, CSV rows and
+NPZ/NPY arrays.
 
 ``read_inputs(path, model)`` returns ``(names, X)``: one name per row ("digit.png",
 "rows.csv:3", "arrays.npz[0]") and the rows in the raw units the model was trained on,
 ready for ``model.predict_proba``. Every problem is a LayerwiseError naming the input.
+
+Images are prepared as the model's training images were (``read_image``): transparency
+composited onto a background, grey, inverted when their background is the opposite of the
+training images' (``Preprocessing.polarity``), framed as they were
+(``Preprocessing.framing``), resized to their shape and scaled to their ``pixel_max``.
 """
 
 import math
@@ -11,17 +17,44 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LayerwiseError
+from .preprocessing import border, has_light_background, ink_box, mass_centre
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+MNIST_BOX = 20 / 28  # MNIST's digits fit a 20x20 box in the middle of 28x28
 
 
-def read_inputs(path, model, *, invert=False):
+def read_inputs(path, model, *, invert=None, note=None):
+    """``(names, X)``: the rows of one input for ``model`` and a name for each.
+
+    ``path`` is an image, a folder (every image directly inside, sorted by name), a CSV
+    file or an NPZ/NPY file. ``invert`` and ``note`` are passed on to ``read_image``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> model = lw.Model(lw.Network.from_spec("4-2", seed=0))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.save(Path(d) / "rows.npy", np.arange(8.0).reshape(2, 4))
+    ...     names, X = read_inputs(Path(d) / "rows.npy", model)
+    >>> [Path(n).name for n in names], X.shape
+    (['rows.npy[0]', 'rows.npy[1]'], (2, 4))
+    """
     path = Path(path)
+    if path.is_dir():
+        images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        if not images:
+            raise LayerwiseError(
+                f"input {path} is a folder with no images in it (PNG, JPEG, BMP, GIF, TIFF, WebP), not a file"
+            )
+        rows = [read_image(image, model, invert=invert, note=note) for image in images]
+        return [str(image) for image in images], np.stack(rows)
     if not path.is_file():
         raise LayerwiseError(f"input {path} does not exist or is not a file")
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
-        return [str(path)], read_image(path, model, invert=invert)[None, :]
+        return [str(path)], read_image(path, model, invert=invert, note=note)[None, :]
     if suffix == ".csv":
         return read_csv(path, model.n_features)
     if suffix in (".npz", ".npy"):
@@ -49,23 +82,152 @@ def image_geometry(model):
     return shape, pixel_max
 
 
-def read_image(path, model, *, invert=False):
-    """An image as one raw row: grayscale, resized to the model's image shape, scaled so
-    that full intensity is the model's ``pixel_max``; ``invert`` for dark ink on light paper."""
+def read_image(path, model, *, invert=None, note=None):
+    """An image as one raw row for ``model``, prepared as its training images were.
+
+    1. Transparency is composited onto the background: white under dark ink, black under
+       light ink, so that black ink on a transparent canvas is a drawing, not a blank.
+    2. The image becomes grey, 0 (black) to 1 (white).
+    3. It is inverted when ``invert`` is True, or, when ``invert`` is None, when its
+       background (by ``has_light_background``) is the opposite of the model's
+       ``preprocessing.polarity``; then ``note`` (a callable, if given) gets one line
+       saying so. None without a polarity: not inverted.
+    4. It is framed as ``preprocessing.framing`` says ("mnist": the ink's bounding box
+       scaled to fit 20x20 of 28x28, then moved so that its centre of mass is in the
+       middle; "fill": the bounding box scaled to fill the frame, keeping its aspect
+       ratio, and centred; both first take the background's level off) and otherwise
+       only resized to the model's image shape.
+    5. It is scaled so that white is the model's ``pixel_max`` (255 when unset).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> import layerwise as lw
+    >>> prep = lw.Preprocessing(image_shape=(4, 4), pixel_max=16, polarity="dark_background")
+    >>> model = lw.Model(lw.Network.from_spec("16-2", seed=0), preprocessing=prep)
+    >>> pixels = np.full((4, 4), 255, np.uint8)
+    >>> pixels[1:3, 1:3] = 0  # dark ink on white
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     Image.fromarray(pixels).save(f"{d}/ink.png")
+    ...     row = read_image(f"{d}/ink.png", model, note=lambda line: print(line[len(d) + 1 :]))
+    ink.png has a light background; inverted to match the model's dark background (--no-invert to keep it)
+    >>> row.reshape(4, 4).astype(int).tolist()
+    [[0, 0, 0, 0], [0, 16, 16, 0], [0, 16, 16, 0], [0, 0, 0, 0]]
+    """
+    (height, width), pixel_max = image_geometry(model)
+    prep = model.preprocessing
+    polarity = prep.polarity if prep is not None else None
+    framing = prep.framing if prep is not None else None
+    grey = _grey(path)
+    if invert is None:
+        light = has_light_background(grey)
+        invert = polarity is not None and light is not None and light != (polarity == "light_background")
+        if invert and note is not None:
+            have, want = ("light", "dark") if light else ("dark", "light")
+            note(
+                f"{path} has a {have} background; inverted to match the model's {want} background "
+                "(--no-invert to keep it)"
+            )
+    if invert:
+        grey = 1.0 - grey
+    if framing in ("mnist", "fill"):
+        dark = polarity == "dark_background" if polarity else has_light_background(grey) is not True
+        ink = frame(grey if dark else 1.0 - grey, (height, width), framing)
+        grey = ink if dark else 1.0 - ink
+    else:
+        grey = resize(grey, (height, width))
+    return (grey * pixel_max).ravel()
+
+
+def _grey(path):
+    """The image at ``path`` as a 2-D float64 array, 0 black to 1 white, transparency
+    composited onto white under dark ink and onto black under light ink."""
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError:
         raise LayerwiseError("reading images needs Pillow: pip install 'layerwise[onnx]'") from None
-    (height, width), pixel_max = image_geometry(model)
     try:
         with Image.open(path) as image:
-            gray = image.convert("L").resize((width, height), Image.Resampling.LANCZOS)
-    except (UnidentifiedImageError, OSError) as e:
+            if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit and float greys
+                top = 65535.0 if image.mode != "F" else 1.0
+                return np.clip(np.asarray(image, dtype=np.float64) / top, 0.0, 1.0)
+            if "A" not in image.getbands() and "transparency" not in image.info:
+                return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+            rgba = np.asarray(image.convert("RGBA"), dtype=np.float64) / 255.0
+    except (UnidentifiedImageError, OSError, ValueError) as e:
         raise LayerwiseError(f"input {path} is not an image Pillow can read ({e})") from None
-    pixels = np.asarray(gray, dtype=np.float64) / 255.0
-    if invert:
-        pixels = 1.0 - pixels
-    return (pixels * pixel_max).ravel()
+    grey, alpha = rgba[..., :3] @ np.array([0.299, 0.587, 0.114]), rgba[..., 3]
+    if alpha.min() >= 1.0:
+        return grey
+    weight = alpha.sum()
+    ink_tone = (alpha * grey).sum() / weight if weight > 0 else 0.0
+    background = 1.0 if ink_tone < 0.5 else 0.0
+    return grey * alpha + background * (1.0 - alpha)
+
+
+def resize(image, shape):
+    """A 2-D float image resized to ``shape`` (height, width) with Lanczos filtering,
+    clipped to the range of the original.
+
+    Examples
+    --------
+    >>> resize(np.ones((10, 6)), (5, 3)).tolist()
+    [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    """
+    from PIL import Image
+
+    image = np.asarray(image, dtype=np.float64)
+    if image.shape == tuple(shape):
+        return image.copy()
+    out = Image.fromarray(image.astype(np.float32)).resize((shape[1], shape[0]), Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(out, dtype=np.float64), image.min(), image.max())
+
+
+def frame(ink, shape, framing):
+    """Bright ink on a dark background, framed in an image of ``shape`` as ``framing`` says.
+
+    The background's level (the median of the border) is taken off first. "mnist": the
+    ink's bounding box (``ink_box``) is scaled to fit 20/28 of the frame, keeping its
+    aspect ratio, and placed so that its centre of mass (``mass_centre``) is in the middle,
+    as MNIST's digits were; "fill": the box is scaled to fit the whole frame and centred, as
+    Fashion-MNIST's items were. A blank image stays blank.
+
+    Examples
+    --------
+    >>> canvas = np.zeros((200, 200))
+    >>> canvas[150:190, 10:20] = 1.0  # a small stroke in a corner
+    >>> digit = frame(canvas, (28, 28), "mnist")
+    >>> top, bottom, _, _ = ink_box(digit)
+    >>> bottom - top, bool(np.abs(mass_centre(digit) - 13.5).max() <= 0.5)  # centred to a pixel
+    (20, True)
+    >>> item = frame(canvas, (28, 28), "fill")
+    >>> ink_box(item)
+    (0, 28, 10, 17)
+    """
+    height, width = shape
+    ink = np.clip(np.asarray(ink, dtype=np.float64) - np.median(border(ink)), 0.0, None)
+    out = np.zeros((height, width))
+    box = ink_box(ink)
+    if box is None:
+        return out
+    top, bottom, left, right = box
+    crop = ink[top:bottom, left:right]
+    fraction = MNIST_BOX if framing == "mnist" else 1.0
+    k = min(fraction * height / crop.shape[0], fraction * width / crop.shape[1])
+    size = (max(1, min(height, round(crop.shape[0] * k))), max(1, min(width, round(crop.shape[1] * k))))
+    small = resize(crop, size)
+    if framing == "mnist":
+        middle = (np.array([height, width]) - 1) / 2
+        row, col = np.round(middle - mass_centre(small)).astype(int)
+    else:
+        row, col = (height - size[0]) // 2, (width - size[1]) // 2
+    # paste, cutting off what falls outside
+    r0, c0 = max(row, 0), max(col, 0)
+    r1, c1 = min(row + size[0], height), min(col + size[1], width)
+    out[r0:r1, c0:c1] = small[r0 - row : r1 - row, c0 - col : c1 - col]
+    return out
 
 
 # --- tables and arrays ----------------------------------------------------------------

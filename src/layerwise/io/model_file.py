@@ -74,7 +74,7 @@ def save(
         0..K-1).
     preprocessing : Preprocessing or dict, optional
         A Preprocessing or a dict of its fields (scale, mean, std, image_shape,
-        pixel_max); default: the Model's, else none.
+        pixel_max, polarity, framing); default: the Model's, else none.
     metadata : mapping, optional
         A dict of JSON values kept with the model (default: the Model's, else empty).
 
@@ -208,6 +208,9 @@ def model_parts(model, fmt=FORMAT):
     prep_json = None
     if prep is not None:
         prep_json = {"scale": prep.scale, "image_shape": prep.image_shape, "pixel_max": prep.pixel_max}
+        for field in ("polarity", "framing"):  # written only when known: older files lack them
+            if getattr(prep, field) is not None:
+                prep_json[field] = getattr(prep, field)
         for field in ("mean", "std"):
             if getattr(prep, field) is not None:
                 tensors.append((f"preprocessing.{field}", getattr(prep, field)))
@@ -864,7 +867,7 @@ def _preprocessing(prep, arrays):
         return None
     if not isinstance(prep, dict):
         raise _Invalid("its preprocessing metadata is not a JSON object")
-    fields = {k: prep.get(k) for k in ("scale", "image_shape", "pixel_max")}
+    fields = {k: prep.get(k) for k in ("scale", "image_shape", "pixel_max", "polarity", "framing")}
     if fields["scale"] is None:
         fields["scale"] = 1.0
     for field in ("mean", "std"):

@@ -52,6 +52,12 @@ class ScalerLike(Protocol):
         ...
 
 
+POLARITIES = ("dark_background", "light_background")
+"""The values of ``Preprocessing.polarity``: what the training images' background is."""
+FRAMINGS = ("mnist", "fill", "none")
+"""The values of ``Preprocessing.framing``: how the training images were framed."""
+
+
 class Preprocessing:
     """The map from raw inputs to the network's inputs: ``(X * scale - mean) / std``.
 
@@ -60,8 +66,14 @@ class Preprocessing:
     give constant features a std of 1). For image data, ``image_shape`` is (height, width)
     of the training images and ``pixel_max`` the raw value that stands for full intensity
     (255 for MNIST, 16 for the 8x8 digits); ``layerwise predict`` uses them to turn a PNG
-    into a row of raw values. The five arguments are kept as attributes of those names
-    (``mean`` and ``std`` as float64 arrays, ``image_shape`` as a tuple).
+    into a row of raw values. ``polarity`` says what the training images look like
+    ("dark_background": bright ink on dark, as MNIST; "light_background": the opposite)
+    and ``framing`` how their content was placed in the frame ("mnist": the bounding box
+    scaled to fit 20x20 of 28x28, then centred by mass; "fill": the bounding box scaled to
+    fill the frame, keeping its aspect ratio, and centred, as Fashion-MNIST; "none": as
+    drawn, as the 8x8 digits); ``predict`` inverts and frames an image to match (None:
+    unknown, the image is only resized). The seven arguments are kept as attributes of
+    those names (``mean`` and ``std`` as float64 arrays, ``image_shape`` as a tuple).
 
     Parameters
     ----------
@@ -75,13 +87,18 @@ class Preprocessing:
         (height, width) of the training images, both positive (None: not image data).
     pixel_max : float or None, optional
         The raw value of full intensity; positive (None: unknown).
+    polarity : {"dark_background", "light_background"} or None, optional
+        The training images' background (None: unknown).
+    framing : {"mnist", "fill", "none"} or None, optional
+        How the training images were framed (None: unknown).
 
     Raises
     ------
     LayerwiseError
         If a value is not a finite number, ``scale`` is 0, ``mean`` or ``std`` is not 1-D,
         ``std`` is not positive for every feature, ``image_shape`` is not two positive
-        integers, or ``pixel_max`` is not positive.
+        integers, ``pixel_max`` is not positive, or ``polarity`` or ``framing`` is not one
+        of its names.
 
     See Also
     --------
@@ -99,6 +116,8 @@ class Preprocessing:
     >>> pre = lw.Preprocessing(mean=[1.0, 2.0], std=[2.0, 4.0])
     >>> pre.transform(np.array([[3.0, 2.0]])).tolist()
     [[1.0, 0.0]]
+    >>> lw.Preprocessing(scale=1 / 255, image_shape=(28, 28), polarity="dark_background", framing="mnist")
+    Preprocessing(scale=0.00392157, image_shape=(28, 28), polarity='dark_background', framing='mnist')
     """
 
     def __init__(
@@ -108,6 +127,8 @@ class Preprocessing:
         std: ArrayLike | None = None,
         image_shape: Sequence[int] | None = None,
         pixel_max: float | None = None,
+        polarity: str | None = None,
+        framing: str | None = None,
     ) -> None:
         self.scale = _finite_number(scale, "preprocessing scale")
         if self.scale == 0:
@@ -120,6 +141,8 @@ class Preprocessing:
         self.pixel_max = None if pixel_max is None else _finite_number(pixel_max, "preprocessing pixel_max")
         if self.pixel_max is not None and self.pixel_max <= 0:
             raise LayerwiseError("preprocessing pixel_max must be positive")
+        self.polarity = _choice(polarity, POLARITIES, "polarity")
+        self.framing = _choice(framing, FRAMINGS, "framing")
 
     @classmethod
     def coerce(cls, value: "Preprocessing | dict[str, Any] | None") -> "Preprocessing | None":
@@ -154,7 +177,7 @@ class Preprocessing:
         if value is None or isinstance(value, cls):
             return value
         if isinstance(value, dict):
-            unknown = set(value) - {"scale", "mean", "std", "image_shape", "pixel_max"}
+            unknown = set(value) - {"scale", "mean", "std", "image_shape", "pixel_max", "polarity", "framing"}
             if unknown:
                 raise LayerwiseError(f"unknown preprocessing field(s): {', '.join(sorted(unknown))}")
             return cls(**value)
@@ -284,13 +307,13 @@ class Preprocessing:
         return X
 
     def to_dict(self) -> dict[str, Any]:
-        """The five fields by name, as the constructor (and ``coerce``) take them.
+        """The seven fields by name, as the constructor (and ``coerce``) take them.
 
         Returns
         -------
         dict
-            "scale", "mean" and "std" (arrays or None), "image_shape" (a list or None)
-            and "pixel_max".
+            "scale", "mean" and "std" (arrays or None), "image_shape" (a list or None),
+            "pixel_max", "polarity" and "framing".
 
         Examples
         --------
@@ -309,6 +332,8 @@ class Preprocessing:
             "std": self.std,
             "image_shape": None if self.image_shape is None else list(self.image_shape),
             "pixel_max": self.pixel_max,
+            "polarity": self.polarity,
+            "framing": self.framing,
         }
 
     def __repr__(self) -> str:
@@ -320,6 +345,7 @@ class Preprocessing:
             fields.append(f"image_shape={self.image_shape}")
         if self.pixel_max is not None:
             fields.append(f"pixel_max={self.pixel_max:g}")
+        fields += [f"{k}={v!r}" for k, v in (("polarity", self.polarity), ("framing", self.framing)) if v]
         return f"Preprocessing({', '.join(fields)})"
 
 
@@ -555,6 +581,14 @@ def _image_shape(shape: Sequence[int]) -> tuple[int, ...]:
     if len(shape) != 2 or min(shape) < 1:
         raise LayerwiseError(f"image_shape must be (height, width), not {shape!r}")
     return shape
+
+
+def _choice(value: str | None, choices: tuple[str, ...], what: str) -> str | None:
+    if value is not None and value not in choices:
+        raise LayerwiseError(
+            f"preprocessing {what} must be one of {', '.join(choices)} or None, not {value!r}"
+        )
+    return value
 
 
 def _classes(classes: ArrayLike | None, n_classes: int) -> NDArray[Any]:
