@@ -149,16 +149,16 @@ def test_the_command_line_and_fit_resolve_the_same_defaults(tmp_path):
     assert main(argv) == 0
     report = json.loads((out / "report.json").read_text())
     n_train = report["dataset"]["train"]
-    assert n_train == 135  # 150 less the 10% held out for validation
+    assert n_train == 108  # 150 less the 20% test split (30), then 10% of the rest for validation (12)
     assert report["settings"]["hidden"] == "auto" and report["settings"]["batch_size"] == "auto"
     assert report["network"] == [4, 64, 32, 3]
-    assert report["history"]["batch_size"] == 9 == resolve_batch_size("auto", n_train)
+    assert report["history"]["batch_size"] == 8 == resolve_batch_size("auto", n_train)
     # Python, with the defaults, on as many examples: the same network and batch size
     config = TrainConfig.from_dict(report["settings"])
     net = config.network(4, 3)
     assert net.sizes == report["network"] == lw.load(out).network.sizes
     history, steps = steps_per_epoch(net, X[:n_train], y[:n_train])
-    assert history.batch_size == report["history"]["batch_size"] and steps == [15, 15]
+    assert history.batch_size == report["history"]["batch_size"] and steps == [14, 14]
 
 
 def test_a_run_with_auto_settings_resumes_and_a_search_tries_auto(tmp_path):

@@ -182,17 +182,20 @@ def _name_key(name):
     return re.sub(r"[-_\s]+", "", str(name).lower())
 
 
-def load(name, data_dir=None, label_column=0):
+def load(name, data_dir=None, label_column=0, drop_columns=()):
     """A Dataset from a name ("digits", "mnist", "fashion-mnist", in any case and with "-",
     "_" or a space between the words, or any folder name under the search path) or from the
     path of a CSV file, an NPZ file or a folder of IDX files. An existing path wins over a
-    name."""
+    name. ``label_column`` and ``drop_columns`` (indices from 0 or header names) apply to
+    CSV files only; columns to drop are refused for other data."""
     name = str(name)
+    path = Path(name).expanduser()
+    if drop_columns and not (path.is_file() and _is_csv(path)):
+        raise LayerwiseError(f"drop_columns applies to CSV files only, not to {name}")
     if name == "digits":
         return load_digits()
-    path = Path(name).expanduser()
     if path.exists():
-        return _load_path(path, label_column)
+        return _load_path(path, label_column, drop_columns)
     known = known_name(name)
     if known == "digits":
         return load_digits()
@@ -254,14 +257,17 @@ def _missing_idx_files(folder):
     ]
 
 
-def _load_path(path, label_column):
+def _is_csv(path):
+    return "".join(path.suffixes[-2:]).lower().endswith((".csv", ".csv.gz"))
+
+
+def _load_path(path, label_column, drop_columns=()):
     if path.is_dir():
         return load_idx_folder(path)
-    suffixes = "".join(path.suffixes[-2:]).lower()
-    if suffixes.endswith((".csv", ".csv.gz")):
-        X, y, classes = load_csv(path, label_column=label_column)
+    if _is_csv(path):
+        X, y, classes = load_csv(path, label_column=label_column, drop_columns=drop_columns)
         return Dataset(path.name, X, y, classes=classes)
-    if suffixes.endswith(".npz"):
+    if "".join(path.suffixes[-2:]).lower().endswith(".npz"):
         arrays = load_npz(path)
         shape = arrays.pop("shape_train")
         images = shape if len(shape) == 2 else None

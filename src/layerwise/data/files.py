@@ -1,8 +1,8 @@
 """Datasets in CSV files (one example per row, one column of labels) and NPZ archives."""
 
+import csv
 import gzip
 import re
-import warnings
 import zlib
 from pathlib import Path
 
@@ -16,50 +16,141 @@ _INTEGER = re.compile(r"^[+-]?\d+(\.0*)?$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf)$", re.I)
 
 
-def load_csv(path, label_column=0, delimiter=","):
+def load_csv(path, label_column=0, delimiter=",", drop_columns=()):
     """Examples from a CSV file (``.csv`` or ``.csv.gz``): one per row, the labels in
-    ``label_column`` (an index, negative counts from the end, or a header name), every
-    other column a feature. A first row that is not numeric is taken as the header.
+    ``label_column`` (an index from 0, negative counting from the end, or a header name),
+    every other column a feature but those of ``drop_columns`` (indices or header names,
+    e.g. an id column).
+
+    The first row is a header when ``label_column`` is a name, when at least half of its
+    feature cells are not numbers, or when its label cell is not a number but the next
+    row's is; a file without a header works as well. Errors name the line of the file
+    (the header is line 1) and the column from 1, as an editor counts them. The file is
+    read once, by pandas' C reader.
 
     Returns (X, y, classes): X float32 of shape (N, features), y labels 0..K-1, and the
     class names (the sorted distinct labels when they are not integers).
     """
     path = _existing_file(path)
-    names = _header(path, delimiter)
-    n_columns = len(names)
-    label = _label_index(label_column, names, path)
-    header = isinstance(label_column, str) or not all(
-        _NUMBER.match(name) for i, name in enumerate(names) if i != label
-    )
-    features = [i for i in range(n_columns) if i != label]
+    first, second = _first_rows(path, delimiter)
+    n_columns = len(first)
+    label = _column_index(label_column, first, path, header=True)
+    header = isinstance(label_column, str) or _is_header(first, second, label)
+    names = first if header else None
+    dropped = {_column_index(c, names, path, header, n_columns) for c in drop_columns}
+    if label in dropped:
+        raise LayerwiseError(
+            f"{path}: the label column {_describe(label, names)} is among the dropped columns"
+        )
+    features = [i for i in range(n_columns) if i != label and i not in dropped]
     if not features:
         raise LayerwiseError(f"{path} has only one column: there are no features besides the labels")
-    X, raw = _read_table(path, delimiter, int(header), features, label)
+    X, raw = _read_table(path, delimiter, header, n_columns, features, label, names)
     if len(X) == 0:
         raise LayerwiseError(f"{path} has no rows of data")
     bad = ~np.isfinite(X)
     if bad.any():
         row, col = np.argwhere(bad)[0]
-        raise LayerwiseError(
-            f"{path} has a NaN or infinite value in line {row + 1 + header}, column {features[col] + 1}"
-        )
-    y, classes = _labels(np.char.strip(raw, " \t\"'"), path, first_line=1 + header)
-    return np.ascontiguousarray(X), y, classes
+        line, cells = _line(path, delimiter, header, row)
+        column = features[col]
+        if cells and len(cells) < n_columns:
+            raise LayerwiseError(f"{path}: line {line} has {len(cells)} columns, not {n_columns}")
+        value = cells[column].strip() if column < len(cells) else ""
+        what = "is empty" if value in ("", '""') else f"{value!r} is not a finite number"
+        where = f"line {line}, column {_describe(column, names)}"
+        raise LayerwiseError(f"{path} has a NaN or infinite value in {where}: {what}")
+    y, classes = _labels(raw, path, lambda row: _line(path, delimiter, header, row)[0])
+    return X, y, classes
 
 
-def _read_table(path, delimiter, skip, features, label):
-    """The feature columns as float32 and the label column as text."""
+NA = ["", "nan", "NaN", "NAN", "NA", "N/A", "n/a", "null", "NULL", "None"]  # empty or missing: an error
+
+
+def _read_table(path, delimiter, header, n_columns, features, label, names):
+    """The feature columns as float32 and the label column as stripped text, read once."""
+    import pandas as pd
+
+    dtypes = dict.fromkeys(range(n_columns), str) | dict.fromkeys(features, np.float32)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # an empty table is reported by the caller, as an error
-            read = lambda columns, dtype, ndmin: np.loadtxt(  # noqa: E731
-                path, delimiter=delimiter, skiprows=skip, usecols=columns, dtype=dtype, ndmin=ndmin
-            )
-            return read(features, np.float32, 2), read([label], str, 1)
-    except ValueError as e:
-        raise LayerwiseError(f"{path}: {e}".rstrip(".")) from None
-    except (OSError, EOFError, zlib.error) as e:
-        raise LayerwiseError(f"{path} cannot be read: {e}") from None
+        table = pd.read_csv(
+            path, sep=delimiter, header=None, skiprows=int(header),
+            dtype=dtypes, keep_default_na=False,
+            na_values={i: NA for i in features}, engine="c", encoding="utf-8", compression="infer",
+        )  # fmt: skip
+        if table.shape[1] != n_columns:  # the first row of data is not as wide as the first row
+            raise ValueError("ragged")
+        X = np.ascontiguousarray(table[features].to_numpy(dtype=np.float32))
+        raw = table[label].to_numpy(dtype=str, na_value="")
+    except pd.errors.ParserError as e:
+        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(e))
+        if ragged:
+            expected, line, saw = ragged.groups()
+            raise LayerwiseError(f"{path}: line {line} has {saw} columns, not {expected}") from None
+        raise LayerwiseError(f"{path} cannot be read as CSV: {_first_line(e)}") from None
+    except pd.errors.EmptyDataError:
+        return np.empty((0, len(features)), np.float32), np.empty(0, str)
+    except UnicodeDecodeError as e:
+        raise LayerwiseError(f"{path} cannot be read as text: {_first_line(e)}") from None
+    except (ValueError, TypeError, OverflowError, KeyError):
+        _not_a_number(path, delimiter, header, n_columns, features, names)
+        raise LayerwiseError(f"{path} cannot be read as a table of numbers") from None
+    except (OSError, EOFError, zlib.error, MemoryError) as e:
+        raise LayerwiseError(f"{path} cannot be read: {_first_line(e)}") from None
+    return X, np.char.strip(raw, " \t\"'")
+
+
+def _not_a_number(path, delimiter, header, n_columns, features, names):
+    """Raises the error naming the first row of another width, or the first feature value
+    that is not a number: its line, its column, and the hint that it may be the label
+    column."""
+    with _open(path) as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        for i, cells in enumerate(reader):
+            if i < header or not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != n_columns:
+                raise LayerwiseError(
+                    f"{path}: line {reader.line_num} has {len(cells)} columns, not {n_columns}"
+                )
+            for column in features:
+                value = cells[column].strip() if column < len(cells) else "" if column < len(cells) else ""
+                if value not in NA and not _NUMBER.match(value):
+                    name = names[column] if names else str(column)
+                    raise LayerwiseError(
+                        f"{path}: line {reader.line_num}, column {_describe(column, names)}: {value!r} is "
+                        f"not a number; is {name!r} the label column? give --label-column {name}, or "
+                        f"--drop-columns {name} to leave it out"
+                    )
+
+
+def _describe(column, names):
+    """Column 3 ('species'): from 1 as an editor counts, with its header name."""
+    return f"{column + 1} ({names[column]!r})" if names else str(column + 1)
+
+
+def _first_line(error):
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _open(path):
+    opener = gzip.open if path.suffix == ".gz" else open
+    return opener(path, "rt", newline="", encoding="utf-8")
+
+
+def _line(path, delimiter, header, row):
+    """(line number from 1, cells) of the data row ``row`` (from 0, blank lines skipped)."""
+    try:
+        with _open(path) as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            seen = -1
+            for i, cells in enumerate(reader):
+                if i >= header and any(cell.strip() for cell in cells):
+                    seen += 1
+                    if seen == row:
+                        return reader.line_num, cells
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error):
+        pass
+    return row + 1 + header, []
 
 
 def load_npz(path):
@@ -126,30 +217,59 @@ def _existing_file(path):
     return path
 
 
-def _header(path, delimiter):
-    opener = gzip.open if path.suffix == ".gz" else open
+def _first_rows(path, delimiter):
+    """The cells of the first two rows that are not blank (the second None if none)."""
+    rows = []
     try:
-        with opener(path, "rt") as f:
-            first = f.readline()
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as e:
-        raise LayerwiseError(f"{path} cannot be read as text: {e}") from None
-    if not first.strip():
+        with _open(path) as f:
+            for cells in csv.reader(f, delimiter=delimiter):
+                if any(cell.strip() for cell in cells):
+                    rows.append([cell.strip() for cell in cells])
+                    if len(rows) == 2:
+                        break
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as e:
+        raise LayerwiseError(f"{path} cannot be read as text: {_first_line(e)}") from None
+    if not rows:
         raise LayerwiseError(f"{path} is empty")
-    return [name.strip().strip('"') for name in first.rstrip("\r\n").split(delimiter)]
+    return rows[0], rows[1] if len(rows) > 1 else None
 
 
-def _label_index(label_column, names, path):
-    if isinstance(label_column, str):
-        if label_column not in names:
-            raise LayerwiseError(f"{path} has no column named {label_column!r}")
-        return names.index(label_column)
-    index = int(label_column)
-    if not -len(names) <= index < len(names):
-        raise LayerwiseError(f"{path} has {len(names)} columns; there is no column {label_column}")
-    return index % len(names)
+def _is_header(first, second, label):
+    """A first row is a header when at least half its feature cells are not numbers, or
+    when its label cell is not a number but the next row's is."""
+    cells = [cell for i, cell in enumerate(first) if i != label]
+    text = sum(not _NUMBER.match(cell) for cell in cells)
+    if cells and 2 * text >= len(cells):
+        return True
+    return (
+        not _NUMBER.match(first[label])
+        and second is not None
+        and label < len(second)
+        and bool(_NUMBER.match(second[label]))
+    )
 
 
-def _labels(raw, path, first_line):
+def _column_index(column, names, path, header=True, n_columns=None):
+    """The index from 0 of a column given as an index (negative from the end) or as a
+    header name."""
+    n_columns = len(names) if n_columns is None else n_columns
+    if isinstance(column, str):
+        if not header or names is None:
+            raise LayerwiseError(
+                f"{path} has no header, so no column named {column!r}; give the column's index from 0"
+            )
+        if column not in names:
+            raise LayerwiseError(f"{path} has no column named {column!r}; its columns are {', '.join(names)}")
+        return names.index(column)
+    index = int(column)
+    if not -n_columns <= index < n_columns:
+        raise LayerwiseError(
+            f"{path} has {n_columns} columns; there is no column {column} (indices count from 0)"
+        )
+    return index % n_columns
+
+
+def _labels(raw, path, line_of):
     """Integer labels as they are; other labels become indices into their sorted names."""
     if all(_INTEGER.match(value) for value in np.unique(raw)):
         values = raw.astype(np.float64)
@@ -161,6 +281,6 @@ def _labels(raw, path, first_line):
         y = values.astype(np.intp)
         return y, [str(i) for i in range(int(y.max()) + 1)]
     if (raw == "").any():
-        raise LayerwiseError(f"{path} has an empty label in line {int(np.argmax(raw == '')) + first_line}")
+        raise LayerwiseError(f"{path} has an empty label in line {line_of(int(np.argmax(raw == '')))}")
     classes, y = np.unique(raw, return_inverse=True)
     return y.astype(np.intp), [str(c) for c in classes]

@@ -56,7 +56,7 @@ def read_inputs(path, model, *, invert=None, note=None):
     if suffix in IMAGE_SUFFIXES:
         return [str(path)], read_image(path, model, invert=invert, note=note)[None, :]
     if suffix == ".csv":
-        return read_csv(path, model.n_features)
+        return read_csv(path, model.n_features, skip=recorded_columns(model))
     if suffix in (".npz", ".npy"):
         return read_arrays(path, model)
     raise LayerwiseError(
@@ -233,32 +233,80 @@ def frame(ink, shape, framing):
 # --- tables and arrays ----------------------------------------------------------------
 
 
-def read_csv(path, n_features):
-    """Rows of ``n_features`` numbers; a first line that is not numeric is a header."""
+def recorded_columns(model):
+    """The columns of the model's training CSV that were not features: its label column
+    and the dropped ones (names or indices), as its settings record them; none for a model
+    trained on other data."""
+    settings = model.metadata.get("settings") or {}
+    if not str(settings.get("data", "")).lower().endswith(".csv"):
+        return ()  # trained on other data: a CSV's every column is a feature
+    columns = [settings.get("label_column"), *(settings.get("drop_columns") or ())]
+    return tuple(c for c in columns if isinstance(c, (int, str)) and not isinstance(c, bool))
+
+
+def read_csv(path, n_features, skip=()):
+    r"""Rows of ``n_features`` numbers; a first line that is not numeric is a header.
+
+    A file whose rows are wider than the model's input may still hold the columns of the
+    training file that were not features: ``skip`` names them (the label column and the
+    dropped ones, by header name or by index from 0, see ``recorded_columns``), and they
+    are left out, so that a CSV in the training file's layout predicts as it is.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from layerwise.data.inputs import read_csv
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "rows.csv"
+    ...     _ = path.write_text("id,species,a,b\n7,setosa,1.5,2.0\n8,virginica,3.0,4.5\n")
+    ...     names, X = read_csv(path, 2, skip=("species", "id"))
+    >>> X.tolist()
+    [[1.5, 2.0], [3.0, 4.5]]
+    """
     try:
         lines = path.read_text().splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise LayerwiseError(f"input {path} cannot be read as text ({e})") from None
+    first = _first_line(lines) if any(line.strip() for line in lines) else None
+    header = None
     names, rows = [], []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        fields = line.split(",")
+        fields = [f.strip() for f in line.split(",")]
+        keep = _kept_columns(fields, header, skip, n_features)
         try:
-            values = [float(f) for f in fields]
+            values = [float(fields[i]) for i in keep]
         except ValueError:
-            if not rows and number == _first_line(lines):
-                continue  # the header
+            if not rows and number == first and header is None:
+                header = fields  # the header: its names place the skipped columns
+                continue
             raise LayerwiseError(f"input {path} line {number} has a value that is not a number") from None
         if len(values) != n_features:
             raise LayerwiseError(
-                f"input {path} line {number} has {len(values)} values; the model expects {n_features}"
+                f"input {path} line {number} has {len(fields)} values; the model expects {n_features}"
             )
         names.append(f"{path}:{number}")
         rows.append(values)
     if not rows:
         raise LayerwiseError(f"input {path} has no rows of numbers")
     return names, _finite(np.array(rows), path)
+
+
+def _kept_columns(fields, header, skip, n_features):
+    """The indices of the feature columns of a row: all of them when the row has the
+    model's width, else all but the skipped ones (by name in the header, or by index)."""
+    width = len(fields)
+    if width == n_features or not skip:
+        return range(width)
+    dropped = set()
+    for column in skip:
+        if isinstance(column, str) and header is not None and column in header:
+            dropped.add(header.index(column))
+        elif isinstance(column, int) and -width <= column < width:
+            dropped.add(column % width)
+    return [i for i in range(width) if i not in dropped]
 
 
 def _first_line(lines):

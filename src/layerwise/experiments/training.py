@@ -31,17 +31,29 @@ from ..nn import History, Model, fit
 from ..nn.config import OPTIONAL_SETTINGS, TrainConfig
 from ..nn.training import seed_generators
 
+TEST_SHARE = 0.2  # the stratified test split held out of data that has no test set
 
-def prepare_data(config, data_dir=None, hold_out_test=False):
+
+def prepare_data(config, data_dir=None, hold_out_test=False, preprocess=True):
     """The dataset of ``config`` with its validation split (and, with ``hold_out_test``, a
-    stratified 20% test split where it has no test set), preprocessed in place with
-    statistics of the training part only. Returns (dataset, Preprocessing)."""
-    data = load(config.data, data_dir, label_column=config.label_column)
+    stratified, seeded 20% test split where it has no test set), preprocessed in place with
+    statistics of the training part only (left as read with ``preprocess=False``: for a
+    model that applies its own). Returns (dataset, Preprocessing or None)."""
+    data = load(config.data, data_dir, label_column=config.label_column, drop_columns=config.drop_columns)
     if hold_out_test and data.X_test is None:
-        train, test = stratified_split(data.y_train, 0.2, config.seed)
+        data.check_trainable()  # the data's own faults first
+        try:
+            train, test = stratified_split(data.y_train, TEST_SHARE, config.seed)
+        except LayerwiseError:
+            raise LayerwiseError(
+                f"{data.name}: its {len(data.y_train)} examples are too few to hold out a test split of "
+                f"{TEST_SHARE:.0%} (it has no test set)"
+            ) from None
         X, y = data.X_train, data.y_train
         data = replace(data, X_train=X[train], y_train=y[train], X_test=X[test], y_test=y[test])
     data = data.with_validation(config.validation, seed=config.seed).check_trainable()
+    if not preprocess:
+        return data, None
     prep = fit_preprocessing(
         data.X_train, config.scaling, pixel_max=data.pixel_max, image_shape=data.image_shape
     )
@@ -50,6 +62,26 @@ def prepare_data(config, data_dir=None, hold_out_test=False):
         if X is not None:
             prep.transform(X)  # in place: the data is held once
     return data, prep
+
+
+def absolute_data(data):
+    """``data`` as an absolute path when it names an existing file or folder (as ``load``
+    reads it: an existing path wins over a dataset name), so that a run's recorded data is
+    found from any working directory; a dataset name as it is."""
+    path = Path(str(data)).expanduser()
+    if str(data) == "digits" or not path.exists():
+        return str(data)
+    return str(path.resolve())
+
+
+def split_of(metadata):
+    """How a run's data were split, from its model or checkpoint metadata: a run of this
+    version holds out a test split (TEST_SHARE, seeded by its seed) of data without a test
+    set, and records ``drop_columns`` among its settings (its checkpoint also records
+    ``held_out_test``); a run made before, which lacks both, did not."""
+    settings = metadata.get("settings")
+    recorded = isinstance(settings, dict) and "drop_columns" in settings
+    return {"hold_out_test": recorded or metadata.get("held_out_test") is not None}
 
 
 def fingerprint(data):
@@ -86,12 +118,14 @@ class TrainingRun:
         """A new run of ``config`` in ``folder``; ``init_from`` (a ModelSource, from
         ``load_model_or_checkpoint``) gives the network its initial weights, which must
         fit the architecture ``config`` describes."""
-        data, prep = prepare_data(config, data_dir)
+        config = config.replace(data=absolute_data(config.data))
+        data, prep = prepare_data(config, data_dir, hold_out_test=True)
         net = config.network(data.n_features, data.n_classes)
         rng = seed_generators(net, config.seed)
         metadata = {
             "dataset": data.name,
-            "data": str(config.data),
+            "data": config.data,
+            "held_out_test": TEST_SHARE,
             "settings": config.to_dict(),
             "data_dir": data_dir,
             "checkpoint_every": every,
@@ -135,7 +169,7 @@ class TrainingRun:
             )
         every = every or metadata.get("checkpoint_every")
         data_dir = data_dir or metadata.get("data_dir")
-        data, prep = prepare_data(config, data_dir)
+        data, prep = prepare_data(config, data_dir, **split_of(metadata))
         if fingerprint(data) != metadata.get("training_data_sha256"):
             raise LayerwiseError(
                 f"the training data of {config.data} are not those the checkpoint was trained on"

@@ -74,6 +74,9 @@ class TrainConfig:
         digits, mnist, fashion-mnist, or a CSV/NPZ file or IDX folder.
     label_column : int or str, default 0
         CSV label column: index or header name.
+    drop_columns : tuple of int or str, default ()
+        CSV columns left out of the features (an id column...): indices from 0 or header
+        names; text "id,name" or "none".
     validation : float, default 0.1
         Share of the training data held out for validation where the data has no
         validation set; between 0 and 1.
@@ -179,6 +182,14 @@ class TrainConfig:
     label_column: int | str = _setting(
         0, "column", "data", "CSV label column: index or header name", searchable=False
     )
+    drop_columns: tuple[int | str, ...] = _setting(
+        (),
+        "columns",
+        "data",
+        "CSV columns left out of the features, e.g. an id column: indices from 0 or header names, "
+        "comma-separated (none: keep every column)",
+        searchable=False,
+    )
     validation: float = _setting(
         0.1,
         "float",
@@ -253,7 +264,7 @@ class TrainConfig:
             value = getattr(self, f.name)
             if isinstance(value, str) and f.metadata["kind"] not in ("text", "column"):
                 value = parse_setting(f.name, value)
-            elif f.name == "hidden" and isinstance(value, list):
+            elif f.name in ("hidden", "drop_columns") and isinstance(value, list):
                 value = tuple(value)
             elif isinstance(value, np.integer) or (f.metadata["kind"] == "float" and is_number(value)):
                 value = float(value) if f.metadata["kind"] == "float" else int(value)
@@ -497,6 +508,7 @@ class TrainConfig:
         """
         d = asdict(self)
         d["hidden"] = list(self.hidden) if isinstance(self.hidden, tuple) else self.hidden
+        d["drop_columns"] = list(self.drop_columns)
         return d
 
     @classmethod
@@ -797,6 +809,10 @@ def _check_type(name: str, kind: str, value: object) -> None:
     ok: Callable[[Any], bool] = {
         "text": lambda v: isinstance(v, str) and v != "",
         "column": lambda v: isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool)),
+        "columns": lambda v: (
+            isinstance(v, tuple)
+            and all(isinstance(c, str) or (isinstance(c, int) and not isinstance(c, bool)) for c in v)
+        ),
         "name": lambda v: isinstance(v, str),
         "float": is_number,
         "int": lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool),
@@ -808,6 +824,7 @@ def _check_type(name: str, kind: str, value: object) -> None:
         what = {
             "text": "a name or a path",
             "column": "a column index or name",
+            "columns": "column indices or names",
             "name": "a name",
             "float": "a finite number",
             "int": "an integer",
@@ -879,6 +896,11 @@ def parse_setting(name: str, text: str) -> Any:
         return hidden_sizes(text)
     if kind == "column":
         return int(text) if text.lstrip("-").isdigit() else text
+    if kind == "columns":
+        if text.lower() in ("", "none"):
+            return ()
+        cells = [c.strip() for c in text.split(",") if c.strip()]
+        return tuple(int(c) if c.lstrip("-").isdigit() else c for c in cells)
     if kind == "text":
         return text
     if kind == "bool":
