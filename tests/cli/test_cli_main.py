@@ -141,3 +141,11 @@ def test_a_mistyped_dataset_name_gets_a_suggestion(capsys, tmp_path, data_places
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.endswith("; did you mean 'fashion-mnist'?\n"), err
+
+
+def test_the_help_says_what_the_readme_says(capsys):
+    # the final model of reproduce is the best lambda's sweep training, not a retraining
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "retrain" not in text and "that training's network is the final model" in text

@@ -2,11 +2,12 @@
 
 Splits the digits as the tutorial does (721 train / 482 validation / 594 test), trains the
 64-48-32-10 sigmoid network once per lambda (full-batch momentum SGD, 1000 epochs), picks
-the lambda with the best validation accuracy, retrains with it and reports the test
-accuracy. Writes the final model (model.safetensors, for `layerwise evaluate`, `predict`
-and `export`), report.json, report.md and figures to the run directory. --quiet leaves
-out the progress bar and the table, not the result: the chosen lambda with the test
-accuracy, and the run directory.
+the lambda with the best validation accuracy (ties: the smaller); that training's network
+is the final model, whose test accuracy is reported (its per-epoch curves are recorded by
+running the same training again, its two halves at once). Writes the final model
+(model.safetensors, for `layerwise evaluate`, `predict` and `export`), report.json,
+report.md and figures to the run directory. --quiet leaves out the progress bar and the
+table, not the result: the chosen lambda with the test accuracy, and the run directory.
 
 examples:
   layerwise reproduce

@@ -4,7 +4,8 @@ The search space comes from --grid (every combination), --random with --trials (
 draws), or a TOML file (--space). Settings that are not searched are the options of
 `layerwise train`, with the same names and defaults (--data digits by default). Each
 trial trains from its own seed; the best setting (validation accuracy, or the mean over
---cv folds) is retrained on every non-test example and scored on the test set.
+--cv folds) is scored on the test set: with a validation split, the trial's own network;
+after --cv, a network retrained on every non-test example.
 
 Trials run on all cores by default (--jobs), or on a Dask cluster (--dask ADDRESS, or
 --dask-local N for a local one). Each finished trial is appended to trials.jsonl in the
