@@ -157,8 +157,8 @@ def test_a_model_file_without_polarity_and_framing_predicts_as_before(digits_mod
 
 @pytest.fixture(scope="module")
 def fashion_model(tmp_path_factory):
-    if not (FASHION / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("Fashion-MNIST is not installed (make data)")
+    # make test installs the data set (make data): a missing one is a failure, not a skip
+    assert (FASHION / "train-images-idx3-ubyte.gz").exists(), "Fashion-MNIST is not installed: run make data"
     from layerwise.data import load
 
     data = load(str(FASHION))
