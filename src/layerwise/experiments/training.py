@@ -16,17 +16,15 @@ from the weights of another model (fine-tuning), with a fresh optimizer.
 """
 
 import hashlib
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..data import load
 from ..data.preprocessing import fit_preprocessing, stratified_split
 from ..errors import LayerwiseError
-from ..io.atomic import remove_temporaries, write_atomic
+from ..io.atomic import remove_temporaries
 from ..io.checkpoint import CHECKPOINT_FILENAME, Checkpointer, load_checkpoint, restore
-from ..io.model_file import MODEL_FILENAME, architecture, save
-from ..io.model_file import load as load_model
+from ..io.model_file import MODEL_FILENAME, architecture
 from ..nn import History, Model, fit
 from ..nn.config import OPTIONAL_SETTINGS, TrainConfig
 from ..nn.training import seed_generators
@@ -215,11 +213,8 @@ class TrainingRun:
     def finished(self):
         """For a run whose model and report are written: writes the checkpoint of its last
         epoch, which stays in the run directory so that ``resume(folder, epochs=N)`` can
-        extend the run, and records ``init_from`` in model.safetensors and report.json."""
+        extend the run."""
         self.saver.save()
-        origin = self.model.metadata.get("init_from")
-        if origin is not None:
-            record_init_from(self.folder, origin)
 
 
 def extended_config(config, epochs, history, folder):
@@ -272,22 +267,6 @@ def _shape(net):
 def _early_stopped(state, config):
     early = state.early_stopping
     return early is not None and config.early_stopping and early["wait"] > config.patience
-
-
-def record_init_from(folder, origin):
-    """Adds ``init_from`` (where the initial weights came from) to the metadata of the
-    run's model.safetensors and to its report.json, after their ``settings``."""
-    path = folder / MODEL_FILENAME
-    model = load_model(path)
-    save(model, path, metadata={**model.metadata, "init_from": origin})
-    report_path = folder / "report.json"
-    report = {}
-    for key, value in json.loads(report_path.read_text()).items():
-        report[key] = value
-        if key == "settings":
-            report["init_from"] = origin
-    report.setdefault("init_from", origin)
-    write_atomic(report_path, json.dumps(report, indent=2) + "\n")
 
 
 def recorded_config(metadata, path):

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import LayerwiseError
 from ..nn import Callback, History
+from ..nn.config import is_number
 from ..nn.layers import Dropout
 from ..nn.model import Model
 from .atomic import write_atomic
@@ -207,9 +208,9 @@ def _state(model, training, arrays):
     opt = training["optimizer"]
     optimizer = {key: value for key, value in opt.items() if key not in ("names", "n_states")}
     for key in ("lr", "steps", "t"):
-        if key in optimizer and not _is_number(optimizer[key]):
+        if key in optimizer and not is_number(optimizer[key]):
             raise LayerwiseError(f"its optimizer {key} is not a number")
-    if not (_is_number(optimizer.get("lr")) and optimizer["lr"] > 0):
+    if not (is_number(optimizer.get("lr")) and optimizer["lr"] > 0):
         raise LayerwiseError("its optimizer has no valid learning rate")
     optimizer["state"] = [
         {name: arrays[f"optimizer.{i}.{name}"] for name in opt["names"]} for i in range(opt["n_states"])
@@ -234,7 +235,7 @@ def _state(model, training, arrays):
 
 def _early_stopping(early, arrays):
     best, best_epoch, wait = early.get("best"), early.get("best_epoch"), early.get("wait")
-    if best is not None and not _is_number(best):
+    if best is not None and not is_number(best):
         raise LayerwiseError("its early stopping best value is not a number")
     if not (best_epoch is None or type(best_epoch) is int) or type(wait) is not int or wait < 0:
         raise LayerwiseError("its early stopping counters are invalid")
@@ -247,11 +248,11 @@ def _history(history, epoch):
     history = _object(history, "history")
     for key in ("train_loss", "train_accuracy", "lr", "seconds"):
         values = history.get(key)
-        if not (isinstance(values, list) and len(values) == epoch and all(map(_is_number, values))):
+        if not (isinstance(values, list) and len(values) == epoch and all(map(is_number, values))):
             raise LayerwiseError(f"its history's {key} is not a list of {epoch} numbers")
     for key in ("val_loss", "val_accuracy"):
         values = history.get(key, [])
-        if not (isinstance(values, list) and len(values) in (0, epoch) and all(map(_is_number, values))):
+        if not (isinstance(values, list) and len(values) in (0, epoch) and all(map(is_number, values))):
             raise LayerwiseError(f"its history's {key} is not a list of numbers")
     for key in ("best_epoch", "stopped_epoch"):
         if history.get(key) is not None and type(history[key]) is not int:
@@ -279,10 +280,6 @@ def _object(value, what):
     if not isinstance(value, dict):
         raise LayerwiseError(f"its {what} is not a JSON object")
     return value
-
-
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _dropouts(net):

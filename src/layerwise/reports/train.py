@@ -36,7 +36,14 @@ def write_run(run, started):
     confusion = confusion_matrix(y, predicted, data.n_classes)
     precision, recall = precision_recall(confusion)
     accuracy = float((predicted == y).mean())
-    metadata = {"dataset": data.name, "data": str(run.config.data), "settings": run.config.to_dict()}
+    # where the initial weights came from (--init-from), recorded beside the settings
+    origin = {"init_from": run.model.metadata["init_from"]} if "init_from" in run.model.metadata else {}
+    metadata = {
+        "dataset": data.name,
+        "data": str(run.config.data),
+        "settings": run.config.to_dict(),
+        **origin,
+    }
     save(net, folder / MODEL_FILENAME, classes=data.classes, preprocessing=run.model.preprocessing,
          metadata=metadata)  # fmt: skip
     figures.training_curves(folder / FIGURES["loss"], history.train_loss, history.val_loss, ylabel="loss",
@@ -54,6 +61,7 @@ def write_run(run, started):
             "test": None if data.y_test is None else len(data.y_test),
         },
         "settings": run.config.to_dict(),
+        **origin,
         "network": net.sizes,
         "history": history.to_dict(),
         f"{set_name}_accuracy": accuracy,
