@@ -6,8 +6,8 @@ matplotlib only inside the functions that need them (a progress bar, History.plo
 from .callbacks import Callback, EarlyStopping
 from .config import TrainConfig
 from .gradcheck import gradcheck
-from .layers import Dropout, LeakyReLU, Linear, Parameter, ReLU, Sigmoid, Tanh
-from .losses import SoftmaxCrossEntropy
+from .layers import Dropout, Flatten, LeakyReLU, Linear, Parameter, ReLU, Reshape, Sigmoid, Tanh
+from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .model import Model, Preprocessing
 from .network import Network
 from .optimizers import SGD, Adam, ConstantLR, CosineAnnealingLR, StepLR, make_schedule
@@ -21,16 +21,19 @@ __all__ = [
     "CosineAnnealingLR",
     "Dropout",
     "EarlyStopping",
+    "Flatten",
     "EpochLines",
     "EpochProgress",
     "History",
     "LeakyReLU",
     "Linear",
+    "MeanSquaredError",
     "Model",
     "Network",
     "Parameter",
     "Preprocessing",
     "ReLU",
+    "Reshape",
     "SGD",
     "Sigmoid",
     "SoftmaxCrossEntropy",

@@ -324,6 +324,10 @@ class EarlyStopping(Callback):
             If ``logs`` lacks ``monitor`` (a val_ metric and fit without validation data).
         """
         if self.monitor not in logs:
+            if self.monitor.endswith("accuracy") and "train_accuracy" not in logs:
+                raise LayerwiseError(
+                    f"EarlyStopping monitors {self.monitor} but a regression has no accuracy"
+                )
             raise LayerwiseError(f"EarlyStopping monitors {self.monitor} but fit() has no validation data")
         value = self.sign * logs[self.monitor]
         if value < self.best - self.min_delta:

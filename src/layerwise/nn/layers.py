@@ -10,6 +10,7 @@ layer's next call with the same batch size; copy it to keep it.
 """
 
 import copy
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -286,6 +287,9 @@ class Layer(ABC):
     """
 
     training = True
+    # True when backward does not read the layer's output: the next layer, an activation,
+    # may then write its own output over it (Network does, for Linear and Conv2D).
+    output_reusable = False
     _max_buffers = 4  # batch sizes kept: training, last batch, validation, prediction
     _buffers: dict[tuple[str, tuple[int, ...]], Array]  # made by _buffer on first use
 
@@ -339,6 +343,81 @@ class Layer(ABC):
             The Parameter objects themselves (not copies), empty for a layer without any.
         """
         return []
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Return the shape of one example's output for one example's input ``shape``.
+
+        ``Network`` calls it layer by layer when it is built, so that a layer that cannot
+        take what the layer before emits is reported then, in one sentence. This base
+        version is that of the elementwise layers (activations, Dropout): the output has
+        the input's shape.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The shape of one example's input: (n,) for rows, (C, H, W) for images.
+
+        Returns
+        -------
+        tuple of int
+            The shape of one example's output.
+
+        Raises
+        ------
+        LayerwiseError
+            If the layer cannot take inputs of this shape.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.ReLU().output_shape((32, 14, 14)), lw.Linear(784, 10).output_shape((784,))
+        ((32, 14, 14), (10,))
+        """
+        return shape
+
+    def input_shape(self) -> tuple[int, ...] | None:
+        """Return the shape of one example's input when the layer alone fixes it, else None.
+
+        A Linear fixes it ((n_in,)); a layer that takes any shape (an activation) or whose
+        spatial size its settings leave open (a convolution) returns None. ``Network``
+        uses the first layer that fixes it as its input shape, unless it is given one.
+
+        Returns
+        -------
+        tuple of int or None
+            The shape of one example's input, or None.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.Linear(784, 10).input_shape(), lw.ReLU().input_shape()
+        ((784,), None)
+        """
+        return None
+
+    def state(self) -> dict[str, Array]:
+        """Return the arrays of the layer's state that are not trained, by name.
+
+        BatchNorm's running mean and variance are such arrays: computed while training,
+        used at inference, saved in model files and checkpoints, never touched by an
+        optimizer or the L2 penalty. The arrays themselves are returned (loading a model
+        writes into them); this base version has none.
+
+        Returns
+        -------
+        dict of str to ndarray
+            The arrays by name (empty for most layers).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.Linear(3, 2).state()
+        {}
+        """
+        return {}
 
     def astype(self, dtype: DTypeLike) -> "Layer":
         """Return a copy of this layer in another dtype (parameters converted, no buffers).
@@ -430,6 +509,7 @@ class Linear(Layer):
     """
 
     _x: Array  # the input of the last forward pass
+    output_reusable = True
 
     def __init__(
         self,
@@ -535,6 +615,51 @@ class Linear(Layer):
             return None
         gx = self._buffer("grad", x.shape, x.dtype)
         return np.matmul(grad, self.weight.value.T, out=gx)
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Return (n_out,) for an input of shape (n_in,); any other shape is an error.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The shape of one example's input.
+
+        Returns
+        -------
+        tuple of int
+            (n_out,).
+
+        Raises
+        ------
+        LayerwiseError
+            If ``shape`` is not (n_in,): images need a Flatten first.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.Linear(3136, 128).output_shape((3136,))
+        (128,)
+        >>> lw.Linear(3136, 128).output_shape((64, 7, 7))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        layerwise.errors.LayerwiseError: Linear(3136, ...) takes ... (64, 7, 7); put a Flatten() before it
+        """
+        if tuple(shape) != (self.n_in,):
+            hint = "; put a Flatten() before it" if len(shape) > 1 and math.prod(shape) == self.n_in else ""
+            what = f"inputs of shape {tuple(shape)}" if len(shape) > 1 else f"rows of {shape[0]} values"
+            raise LayerwiseError(f"{self!r} takes rows of {self.n_in} values, not {what}{hint}")
+        return (self.n_out,)
+
+    def input_shape(self) -> tuple[int, ...]:
+        """Return (n_in,): a Linear takes rows of n_in values.
+
+        Returns
+        -------
+        tuple of int
+            (n_in,).
+        """
+        return (self.n_in,)
 
     def parameters(self) -> list[Parameter]:
         """Return ``[weight, bias]``, the layer's two Parameters (not copies).
@@ -942,6 +1067,193 @@ class Dropout(Layer):
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
+
+
+class Reshape(Layer):
+    """Give each example a new shape: flat rows of 784 values become (1, 28, 28) images.
+
+    The batch dimension stays; each example's values keep their order (C order, as
+    ``numpy.reshape`` and PyTorch's ``view`` read them). No copy is made: the output is a
+    view of the input. As the first layer of a convolutional network it turns the rows the
+    loaders give into NCHW images.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        The shape of one example's output, such as (1, 28, 28).
+
+    Raises
+    ------
+    LayerwiseError
+        If a size is not a positive integer, or (when the network is built) the input
+        has another number of values.
+
+    See Also
+    --------
+    Flatten : Images back to rows, before a Linear.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> reshape = lw.Reshape((1, 2, 3))
+    >>> reshape
+    Reshape((1, 2, 3))
+    >>> reshape.forward(np.arange(12.0).reshape(2, 6)).shape
+    (2, 1, 2, 3)
+    >>> reshape.backward(np.ones((2, 1, 2, 3))).shape
+    (2, 6)
+    """
+
+    _in_shape: tuple[int, ...]  # the input shape of the last forward pass, batch included
+
+    def __init__(self, shape: int | Sequence[int]) -> None:
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        if not shape or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in shape):
+            raise LayerwiseError(f"Reshape needs a shape of positive integers, not {shape!r}")
+        if min(shape) < 1:
+            raise LayerwiseError(f"Reshape needs a shape of positive integers, not {shape!r}")
+        self.shape = tuple(int(d) for d in shape)
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Return the layer's shape, when the input has as many values.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The shape of one example's input.
+
+        Returns
+        -------
+        tuple of int
+            ``self.shape``.
+
+        Raises
+        ------
+        LayerwiseError
+            If the input has another number of values than the shape.
+        """
+        if math.prod(shape) != math.prod(self.shape):
+            raise LayerwiseError(
+                f"{self!r} needs {math.prod(self.shape)} values per example, "
+                f"not an input of shape {tuple(shape)}"
+            )
+        return self.shape
+
+    def input_shape(self) -> tuple[int, ...]:
+        """Return (number of values,): as a first layer, Reshape takes flat rows.
+
+        Returns
+        -------
+        tuple of int
+            The product of the shape, as a 1-tuple.
+        """
+        return (math.prod(self.shape),)
+
+    def forward(self, x: Array) -> Array:
+        """Return ``x`` seen with each example of the layer's shape (a view, no copy).
+
+        Parameters
+        ----------
+        x : ndarray of shape (N, ...)
+            A batch of N examples of any shape with as many values as the layer's shape.
+
+        Returns
+        -------
+        ndarray of shape (N, *shape)
+            The same values.
+        """
+        self._in_shape = x.shape
+        return x.reshape((x.shape[0], *self.shape))
+
+    def backward(self, grad: Array, input_grad: bool = True) -> Array:
+        """Return ``grad`` seen with the input's shape: reshaping moves no value.
+
+        Parameters
+        ----------
+        grad : ndarray of shape (N, *shape)
+            dLoss/dOutput for the batch of the last ``forward``.
+        input_grad : bool, default True
+            Accepted for the Layer interface.
+
+        Returns
+        -------
+        ndarray
+            dLoss/dInput, of the last input's shape (a view of ``grad``).
+        """
+        return grad.reshape(self._in_shape)
+
+    def __repr__(self) -> str:
+        return f"Reshape({self.shape})"
+
+
+class Flatten(Reshape):
+    """Make each example a flat row: images of shape (C, H, W) become rows of C*H*W values.
+
+    The values keep their C order (channel, then row, then column), as PyTorch's
+    ``nn.Flatten`` and ONNX's ``Flatten`` lay them out, so that weights move between
+    them unchanged. No copy is made.
+
+    See Also
+    --------
+    Reshape : Any per-example shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> flatten = lw.Flatten()
+    >>> flatten.forward(np.zeros((8, 64, 7, 7))).shape
+    (8, 3136)
+    >>> flatten.output_shape((64, 7, 7))
+    (3136,)
+    """
+
+    def __init__(self) -> None:
+        self.shape = ()
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Return (number of values,) for any input shape.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            The shape of one example's input.
+
+        Returns
+        -------
+        tuple of int
+            The product of ``shape``, as a 1-tuple.
+        """
+        return (math.prod(shape),)
+
+    def input_shape(self) -> None:  # type: ignore[override]  # Flatten takes any shape
+        """Return None: a Flatten takes inputs of any shape.
+
+        Returns
+        -------
+        None
+        """
+        return None
+
+    def forward(self, x: Array) -> Array:
+        """Return ``x`` with each example as one flat row (a view when ``x`` is contiguous).
+
+        Parameters
+        ----------
+        x : ndarray of shape (N, ...)
+            A batch of N examples.
+
+        Returns
+        -------
+        ndarray of shape (N, n)
+            The same values, n per example.
+        """
+        self._in_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def __repr__(self) -> str:
+        return "Flatten()"
 
 
 ACTIVATIONS: dict[str, type[Activation] | None] = {

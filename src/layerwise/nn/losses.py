@@ -1,12 +1,19 @@
-"""Softmax cross-entropy (fused, log-sum-exp stable) and the tutorial's L2 penalty."""
+"""The losses, each with ``forward(z, y)`` and ``backward()``: softmax cross-entropy
+(fused, log-sum-exp stable) for classification, mean squared error for regression; and
+the tutorial's L2 penalty.
+
+A loss also validates its targets (``check_target``), says whether it classifies
+(``classifier``), counts correct predictions for the accuracy (``n_correct``) and turns
+the last layer's output into predictions (``predict``)."""
 
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from ..errors import LayerwiseError
 from .layers import Parameter
-from .types import Array, Labels
+from .types import Array, ArrayLike, Labels, Targets
 
 
 class SoftmaxCrossEntropy:
@@ -39,6 +46,8 @@ class SoftmaxCrossEntropy:
     1000.0
     """
 
+    classifier = True  # the targets are class labels; predictions are the argmax
+
     # What backward() and probabilities need from the last forward pass:
     _exps: Array  # exp(z - max), shape (N, K)
     _total: Array  # their row sums, shape (N,)
@@ -46,7 +55,7 @@ class SoftmaxCrossEntropy:
     _probs: Array | None  # softmax(z), once asked for
     _ones_k: Array  # K ones: row sums as a matrix-vector product
 
-    def forward(self, z: Array, y: Labels) -> float:
+    def forward(self, z: Array, y: Targets) -> float:
         """Return the mean cross-entropy of softmax(z) for the labels ``y``.
 
         Remembers the exponentials for ``backward`` and ``probabilities``.
@@ -84,7 +93,8 @@ class SoftmaxCrossEntropy:
             shifted = np.subtract(z, z.max(axis=1, keepdims=True), out=self._buffer("shifted", z))
         exps = np.exp(shifted, out=self._buffer("exps", z))
         total = np.dot(exps, self._ones(k, z.dtype))  # row sums as a BLAS call
-        target = np.arange(0, n * k, k) + y  # flat index of each row's true class
+        # the flat index of each row's true class (y holds labels here)
+        target: Labels = np.arange(0, n * k, k) + y  # type: ignore[assignment]
         loss: float = (
             float(np.log(total).sum(dtype=np.float64)) - float(shifted.ravel()[target].sum(dtype=np.float64))
         ) / n
@@ -169,11 +179,293 @@ class SoftmaxCrossEntropy:
         e /= e.sum(axis=1, keepdims=True)
         return e
 
+    def check_target(self, y: ArrayLike, n: int | None, n_outputs: int, dtype: np.dtype[Any]) -> Labels:
+        """Return y as an integer array of labels 0..K-1, or raise a clear error.
+
+        Floats with integer values (1.0) and booleans are accepted.
+
+        Parameters
+        ----------
+        y : array_like of shape (N,)
+            One label per example.
+        n : int or None
+            The number of examples of X, which y must match; None: not checked.
+        n_outputs : int
+            K, the number of classes (the network's outputs).
+        dtype : numpy dtype
+            The network's dtype (labels do not use it).
+
+        Returns
+        -------
+        ndarray of intp of shape (N,)
+            The labels.
+
+        Raises
+        ------
+        LayerwiseError
+            If y is not 1-D, its length is not ``n``, it holds non-integer values or a
+            label outside 0..K-1, or it is not numeric.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.SoftmaxCrossEntropy().check_target([0, 2, 1.0], 3, 3, np.dtype("float32")).tolist()
+        [0, 2, 1]
+        """
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise LayerwiseError(f"y must be 1-D, not of shape {y.shape}")
+        if n is not None and len(y) != n:
+            raise LayerwiseError(f"X has {n} examples but y has {len(y)} labels")
+        if y.dtype.kind == "f":
+            if not np.isfinite(y).all() or np.any(y != np.round(y)):
+                raise LayerwiseError("labels must be integers 0..K-1; y has non-integer values")
+        elif y.dtype.kind not in "iub":
+            raise LayerwiseError(f"labels must be integers 0..K-1, not of dtype {y.dtype}")
+        y = y.astype(np.intp)
+        k = n_outputs
+        if len(y) and (y.min() < 0 or y.max() >= k):
+            bad = y[(y < 0) | (y >= k)][0]
+            raise LayerwiseError(f"label {bad} is out of range: the network has {k} classes (0..{k - 1})")
+        return y
+
+    @staticmethod
+    def n_correct(z: Array, y: Targets) -> int:
+        """Return how many rows of z have their largest value at their label.
+
+        Parameters
+        ----------
+        z : ndarray of shape (N, K)
+            The last layer's output.
+        y : ndarray of int of shape (N,)
+            The labels.
+
+        Returns
+        -------
+        int
+            The number of correct predictions.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.SoftmaxCrossEntropy.n_correct(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0]))
+        1
+        """
+        return int(np.count_nonzero(z.argmax(axis=1) == y))
+
+    @staticmethod
+    def predict(z: Array) -> Labels:
+        """Return the class of each row of z: the index of its largest value.
+
+        Parameters
+        ----------
+        z : ndarray of shape (N, K)
+            The last layer's output.
+
+        Returns
+        -------
+        ndarray of int of shape (N,)
+            One class 0..K-1 per row.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.SoftmaxCrossEntropy.predict(np.array([[2.0, 1.0], [0.0, 3.0]])).tolist()
+        [0, 1]
+        """
+        labels: Labels = z.argmax(axis=1)
+        return labels
+
     def __getstate__(self) -> dict[str, Any]:
         return {}  # buffers and the last pass are not part of the loss
 
     def __repr__(self) -> str:
         return "SoftmaxCrossEntropy()"
+
+
+class MeanSquaredError:
+    """Mean squared error for regression: the mean over every value of (z - y)^2.
+
+    z holds the last layer's output and y the targets, both of shape (N, K) (K outputs per
+    example). The loss is L = 1/(N K) sum (z - y)^2, as PyTorch's ``MSELoss`` and Keras'
+    ``MeanSquaredError`` compute it; ``backward()`` returns 2 (z - y) / (N K). The last
+    layer's output is the prediction: no activation is applied to it. The loss has no
+    constructor arguments.
+
+    See Also
+    --------
+    SoftmaxCrossEntropy : The loss for classification.
+    layerwise.sklearn.LayerwiseRegressor : A scikit-learn regressor with this loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> loss = lw.MeanSquaredError()
+    >>> z = np.array([[1.0, 2.0], [3.0, 4.0]])
+    >>> loss.forward(z, np.array([[1.0, 0.0], [3.0, 5.0]]))  # (0 + 4 + 0 + 1) / 4
+    1.25
+    >>> loss.backward().tolist()
+    [[0.0, 1.0], [0.0, -0.5]]
+    """
+
+    classifier = False  # the targets are numbers; predictions are the outputs themselves
+
+    _diff: Array  # z - y of the last forward pass
+
+    def forward(self, z: Array, y: Targets) -> float:
+        """Return the mean over every value of (z - y)^2; remember z - y for ``backward``.
+
+        Parameters
+        ----------
+        z : ndarray of shape (N, K)
+            The last layer's output.
+        y : ndarray of shape (N, K)
+            The targets, as ``check_target`` returns them; they are not checked here.
+
+        Returns
+        -------
+        float
+            The loss of the batch.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.MeanSquaredError().forward(np.zeros((2, 1)), np.array([[1.0], [3.0]]))
+        5.0
+        """
+        diff = self._diff = np.subtract(z, y, out=self._buffer("diff", z))
+        flat = diff.reshape(-1)
+        return float(np.dot(flat, flat)) / flat.size
+
+    def backward(self) -> Array:
+        """Return dLoss/dz = 2 (z - y) / (N K) for the last ``forward``.
+
+        Returns
+        -------
+        ndarray of shape (N, K)
+            The gradient with respect to z, in a buffer the loss owns (valid until its next
+            call with the same shape).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> loss = lw.MeanSquaredError()
+        >>> _ = loss.forward(np.zeros((2, 1)), np.array([[1.0], [3.0]]))
+        >>> loss.backward().tolist()
+        [[-1.0], [-3.0]]
+        """
+        diff = self._diff
+        grad: Array = np.multiply(diff, 2.0 / diff.size, out=self._buffer("grad", diff))
+        return grad
+
+    def _buffer(self, kind: str, like: Array) -> Array:
+        return SoftmaxCrossEntropy._buffer(self, kind, like)  # type: ignore[arg-type]  # the same buffers
+
+    def check_target(self, y: ArrayLike, n: int | None, n_outputs: int, dtype: np.dtype[Any]) -> Array:
+        """Return the targets as an (N, K) array of the network's dtype, or a clear error.
+
+        A 1-D y is one target per example, for a network with one output.
+
+        Parameters
+        ----------
+        y : array_like of shape (N,) or (N, K)
+            The targets.
+        n : int or None
+            The number of examples of X, which y must match; None: not checked.
+        n_outputs : int
+            K, the network's number of outputs.
+        dtype : numpy dtype
+            The network's dtype.
+
+        Returns
+        -------
+        ndarray of shape (N, K)
+            The targets, finite, in ``dtype``.
+
+        Raises
+        ------
+        LayerwiseError
+            If y is not numeric, not of shape (N,) or (N, K), or holds NaN or infinities.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.MeanSquaredError().check_target([1, 2.5], 2, 1, np.dtype("float32")).tolist()
+        [[1.0], [2.5]]
+        >>> lw.MeanSquaredError().check_target([[1.0, 2.0]], 1, 3, np.dtype("float32"))
+        Traceback (most recent call last):
+        ...
+        layerwise.errors.LayerwiseError: y has 2 targets per example but the network has 3 outputs
+        """
+        try:
+            y = np.asarray(y)
+        except (TypeError, ValueError) as e:
+            raise LayerwiseError(f"y is not a numeric array: {e}") from None
+        if y.dtype.kind not in "biuf":
+            raise LayerwiseError(f"regression targets must be numbers, not of dtype {y.dtype}")
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        if y.ndim != 2:
+            raise LayerwiseError(f"y must be of shape (N,) or (N, n_outputs), not {y.shape}")
+        if n is not None and len(y) != n:
+            raise LayerwiseError(f"X has {n} examples but y has {len(y)} targets")
+        if y.shape[1] != n_outputs:
+            raise LayerwiseError(
+                f"y has {y.shape[1]} targets per example but the network has {n_outputs} outputs"
+            )
+        y = np.require(y, dtype=dtype, requirements=("C", "A"))
+        if not np.isfinite(y).all():
+            raise LayerwiseError("y contains NaN or infinite values")
+        return y
+
+    @staticmethod
+    def n_correct(z: Array, y: Targets) -> None:
+        """Return None: regression has no accuracy.
+
+        Parameters
+        ----------
+        z : ndarray of shape (N, K)
+            The last layer's output.
+        y : ndarray of shape (N, K)
+            The targets.
+
+        Returns
+        -------
+        None
+        """
+        return None
+
+    @staticmethod
+    def predict(z: Array) -> Array:
+        """Return a copy of the outputs: they are the predictions.
+
+        Parameters
+        ----------
+        z : ndarray of shape (N, K)
+            The last layer's output.
+
+        Returns
+        -------
+        ndarray of shape (N, K)
+            A new array holding z.
+        """
+        return np.array(z)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __repr__(self) -> str:
+        return "MeanSquaredError()"
+
+
+Loss = SoftmaxCrossEntropy | MeanSquaredError
 
 
 def l2_penalty(parameters: Iterable[Parameter], l2: float, n: int) -> float:

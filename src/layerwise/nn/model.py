@@ -361,7 +361,8 @@ class Model:
     network : Network
         The Network (inputs already preprocessed, outputs class indices).
     classes : array_like of shape (n_classes,) or None, optional
-        Labels, distinct: ``classes[i]`` is the label of output i (None: 0..K-1).
+        Labels, distinct: ``classes[i]`` is the label of output i (None: 0..K-1). A
+        regression network (MeanSquaredError) has none: ``classes`` is then None.
     preprocessing : Preprocessing, dict or None, optional
         A Preprocessing, a dict of its fields, or None (the rows go in as they are).
     metadata : mapping or None, optional
@@ -400,7 +401,10 @@ class Model:
         if not isinstance(network, Network):
             raise LayerwiseError(f"a Model needs a Network, not {type(network).__name__}")
         self.network = network
-        self.classes = _classes(classes, network.n_classes)
+        if not network.loss.classifier and classes is not None:
+            raise LayerwiseError("a regression network (MeanSquaredError) has no class labels")
+        # a regression has none: its predictions are the network's outputs
+        self.classes = _classes(classes, network.n_classes) if network.loss.classifier else None
         self.preprocessing = Preprocessing.coerce(preprocessing)
         if self.preprocessing is not None:
             self.preprocessing.check_features(network.n_features)
@@ -542,11 +546,16 @@ class Model:
         >>> bool(np.all(labels == model.classes[model.predict_proba(X).argmax(axis=1)]))
         True
         """
-        return self.classes[self.network.predict(self.transform(X))]
+        outputs = self.network.predict(self.transform(X))
+        if self.classes is None:
+            return outputs
+        labels: NDArray[Any] = self.classes[outputs]
+        return labels
 
     def __repr__(self) -> str:
         return (
-            f"Model(network={self.network.sizes}, classes={len(self.classes)}, "
+            f"Model(network={self.network.sizes}, "
+            f"classes={None if self.classes is None else len(self.classes)}, "
             f"preprocessing={self.preprocessing!r})"
         )
 

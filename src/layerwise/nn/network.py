@@ -1,5 +1,6 @@
 """Network: an ordered list of layers plus a loss."""
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 
@@ -7,9 +8,9 @@ import numpy as np
 
 from ..errors import LayerwiseError
 from .config import DEFAULTS, default_init
-from .layers import Activation, Dropout, Layer, Linear, Parameter, activation_layer, as_dtype, pack
-from .losses import SoftmaxCrossEntropy
-from .types import Array, ArrayLike, DTypeLike, Labels
+from .layers import Activation, Dropout, Layer, Linear, Parameter, Reshape, activation_layer, as_dtype, pack
+from .losses import Loss, SoftmaxCrossEntropy
+from .types import Array, ArrayLike, DTypeLike, Targets
 
 
 def parse_spec(spec: str | Sequence[int]) -> list[int]:
@@ -80,25 +81,34 @@ class Network:
     The loss is applied to whatever the last layer emits, so the tutorial's network
     (a sigmoid after the last linear map, then softmax) is written exactly as it is.
     Rows are examples: a batch X of shape (N, n_features) becomes an output of shape
-    (N, n_classes). The attributes ``layers`` and ``loss`` hold what was given.
+    (N, n_classes). Convolutional networks take images, NCHW: a first ``Reshape((1, 28,
+    28))`` turns the flat rows the loaders give into images, or ``input_shape`` says what
+    one example is. The attributes ``layers`` and ``loss`` hold what was given.
 
-    On construction the network moves every parameter value and gradient into two flat
-    arrays (``layers.pack``, weights first), so that the L2 penalty and an optimizer step
-    are one NumPy call each; the Parameters keep views of their parts.
+    On construction the network follows one example's shape through the layers
+    (``Layer.output_shape``), so that a layer that cannot take what the one before emits
+    is reported at once; ``shapes`` keeps each layer's output shape. It also moves every
+    parameter value and gradient into two flat arrays (``layers.pack``, weights first), so
+    that the L2 penalty and an optimizer step are one NumPy call each; the Parameters keep
+    views of their parts.
 
     Parameters
     ----------
     layers : iterable of Layer
-        The layers, first to last. The Linear layers' sizes must chain (each one's n_out
-        is the next one's n_in) and share one dtype.
-    loss : SoftmaxCrossEntropy or None, default None
-        The loss; None: a new SoftmaxCrossEntropy.
+        The layers, first to last; their parameters must share one dtype.
+    loss : SoftmaxCrossEntropy, MeanSquaredError or None, default None
+        The loss; None: a new SoftmaxCrossEntropy (classification).
+    input_shape : tuple of int or None, default None
+        The shape of one example, such as (1, 28, 28); None: the one the first layer
+        fixes (a Linear's (n_in,), a Reshape's number of values).
 
     Raises
     ------
     LayerwiseError
-        If ``layers`` is empty, holds something that is not a Layer or no Linear layer, or
-        the Linear layers' sizes do not chain or their dtypes differ.
+        If ``layers`` is empty or holds something that is not a Layer, no layer has
+        parameters, a layer cannot take the previous one's output, the last output is not
+        one row of values per example, the dtypes of the parameters differ, or the input
+        shape is neither given nor fixed by the first layers.
 
     See Also
     --------
@@ -118,25 +128,41 @@ class Network:
     >>> X = np.random.default_rng(0).random((5, 4))
     >>> net.predict_proba(X).shape
     (5, 3)
+
+    A layer that cannot take its input is reported when the network is built:
+
+    >>> lw.Network([lw.Linear(4, 8), lw.ReLU(), lw.Linear(6, 3)])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    layerwise.errors.LayerwiseError: layer 2: Linear(6, 3, ...) takes rows of 6 values, not rows of 8 values
     """
 
     _flat: tuple[Array, Array, int]  # made by _packed: (values, grads, number of weight values)
 
-    def __init__(self, layers: Iterable[Layer], loss: SoftmaxCrossEntropy | None = None) -> None:
+    def __init__(
+        self,
+        layers: Iterable[Layer],
+        loss: Loss | None = None,
+        *,
+        input_shape: Sequence[int] | None = None,
+    ) -> None:
         layers = list(layers)
         if not layers or not all(isinstance(layer, Layer) for layer in layers):
             raise LayerwiseError("a Network needs a non-empty list of layers")
-        linears = [layer for layer in layers if isinstance(layer, Linear)]
-        if not linears:
-            raise LayerwiseError("a Network needs at least one Linear layer")
-        for a, b in zip(linears, linears[1:]):
-            if a.n_out != b.n_in:
-                raise LayerwiseError(f"layer sizes do not chain: {a!r} is followed by {b!r}")
-        dtypes = {layer.dtype for layer in linears}
-        if len(dtypes) > 1:
-            raise LayerwiseError("all Linear layers of a network must have the same dtype")
+        params = [p for layer in layers for p in layer.parameters()]
+        if not params:
+            raise LayerwiseError("a Network needs at least one layer with parameters (a Linear)")
+        if len({p.value.dtype for p in params}) > 1:
+            raise LayerwiseError("all layers of a network must have the same dtype")
+        self.input_shape = _input_shape(layers, input_shape)
+        self.shapes = _shapes(layers, self.input_shape)
+        if len(self.shapes[-1]) != 1:
+            raise LayerwiseError(
+                f"the last layer's output has shape {self.shapes[-1]} per example; the loss "
+                "needs one row of values (put a Flatten() and a Linear at the end)"
+            )
         self.layers = layers
-        self.loss = SoftmaxCrossEntropy() if loss is None else loss
+        self.loss: Loss = SoftmaxCrossEntropy() if loss is None else loss
         self._training: bool | None = None
         self._packed()
 
@@ -238,24 +264,32 @@ class Network:
 
     @property
     def n_features(self) -> int:
-        """Inputs per example: the first Linear's n_in (columns of X)."""
-        return self.linears[0].n_in
+        """Input values per example (columns of X): the product of ``input_shape``."""
+        return math.prod(self.input_shape)
+
+    @property
+    def n_outputs(self) -> int:
+        """The width of the last layer's output: classes, or regression targets."""
+        return self.shapes[-1][0]
 
     @property
     def n_classes(self) -> int:
-        """Number of classes K: the last Linear's n_out (labels are 0..K-1)."""
-        return self.linears[-1].n_out
+        """Number of classes K: the last layer's output width (labels are 0..K-1)."""
+        return self.n_outputs
 
     @property
     def sizes(self) -> list[int]:
-        """The layer sizes, input first, as in a spec: [n_features, ..., n_classes]."""
-        linears = self.linears
-        return [linears[0].n_in] + [layer.n_out for layer in linears]
+        """The input size, then each Linear's output size: [n_features, ..., n_classes].
+
+        For a network of Linear layers and activations, the sizes of its spec.
+        """
+        return [self.n_features] + [layer.n_out for layer in self.linears]
 
     @property
     def dtype(self) -> np.dtype[np.floating]:
         """The dtype of the parameters (float32 or float64); ``check_X`` converts X to it."""
-        return self.linears[0].dtype
+        dtype: np.dtype[np.floating] = self.parameters()[0].value.dtype
+        return dtype
 
     def parameters(self) -> list[Parameter]:
         """Return every Parameter, layer by layer (each Linear's weight, then its bias).
@@ -306,6 +340,28 @@ class Network:
         ['0.weight', '0.bias', '2.weight', '2.bias']
         """
         return [(f"{i}.{p.name}", p) for i, layer in enumerate(self.layers) for p in layer.parameters()]
+
+    def named_state(self) -> list[tuple[str, Array]]:
+        """Return the arrays of state that are not trained, named "<layer index>.<name>".
+
+        BatchNorm's running statistics are such arrays (``Layer.state``): saved with the
+        model and in checkpoints, never changed by an optimizer.
+
+        Returns
+        -------
+        list of (str, ndarray)
+            Names such as "3.running_mean", each with the array itself (not a copy).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> lw.Network.from_spec("4-8-3", seed=0).named_state()
+        []
+        """
+        return [
+            (f"{i}.{name}", a) for i, layer in enumerate(self.layers) for name, a in layer.state().items()
+        ]
 
     def _packed(self) -> tuple[Array, Array, int]:
         """The flat arrays that hold every parameter value and gradient (layers.pack),
@@ -427,7 +483,11 @@ class Network:
         ('float64', 'float32')
         """
         as_dtype(dtype)
-        return Network([layer.astype(dtype) for layer in self.layers], loss=type(self.loss)())
+        return Network(
+            [layer.astype(dtype) for layer in self.layers],
+            loss=type(self.loss)(),
+            input_shape=self.input_shape,
+        )
 
     # --- the core ---------------------------------------------------------------------
 
@@ -513,15 +573,12 @@ class Network:
         return self._forward(X, self.layers)
 
     @staticmethod
-    def _forward(X: Array, layers: Sequence[Layer], after_linear: bool = False) -> Array:
+    def _forward(X: Array, layers: Sequence[Layer], reusable: bool = False) -> Array:
         for layer in layers:
-            # An activation right after a Linear overwrites the Linear's output buffer.
-            X = (
-                layer.forward(X, out=X)
-                if after_linear and isinstance(layer, Activation)
-                else layer.forward(X)
-            )
-            after_linear = isinstance(layer, Linear)
+            # An activation right after a Linear (or a Conv2D) overwrites that layer's
+            # output buffer, which its backward does not read.
+            X = layer.forward(X, out=X) if reusable and isinstance(layer, Activation) else layer.forward(X)
+            reusable = layer.output_reusable
         return X
 
     def backward(self, grad: Array) -> None:
@@ -554,7 +611,7 @@ class Network:
             grad = layer.backward(grad)  # type: ignore[assignment]  # None only with input_grad=False
         layers[0].backward(grad, input_grad=False)
 
-    def _loss_and_gradients(self, X: Array, y: Labels, l2: float) -> tuple[float, Array]:
+    def _loss_and_gradients(self, X: Array, y: Targets, l2: float) -> tuple[float, Array]:
         """forward, loss, backward on validated arrays; returns the loss and the last
         layer's output (valid until the next forward pass)."""
         out = self.forward(X)
@@ -631,9 +688,10 @@ class Network:
         Returns
         -------
         loss : float
-            Mean cross-entropy, plus the L2 term.
+            The loss (mean cross-entropy, or mean squared error), plus the L2 term.
         accuracy : float
-            The share of examples whose predicted class is their label, in [0, 1].
+            The share of examples whose predicted class is their label, in [0, 1]; NaN
+            for a regression network (its loss is its measure).
 
         Raises
         ------
@@ -655,12 +713,13 @@ class Network:
         y = self.check_y(y, len(X))
         return self._evaluate(X, y, l2)
 
-    def _evaluate(self, X: Array, y: Labels, l2: float = 0.0) -> tuple[float, float]:
+    def _evaluate(self, X: Array, y: Targets, l2: float = 0.0) -> tuple[float, float]:
+        """Loss and accuracy (NaN for regression) on validated arrays, in inference mode."""
         self.train(False)
         out = self.forward(X)
         loss = self.loss.forward(out, y) + self._l2_penalty(l2, len(X))
-        accuracy = float(np.mean(out.argmax(axis=1) == y))
-        return loss, accuracy
+        correct = self.loss.n_correct(out, y)
+        return loss, math.nan if correct is None else correct / len(X)
 
     def predict_proba(self, X: ArrayLike) -> Array:
         """Return the class probabilities, shape (N, n_classes).
@@ -696,13 +755,18 @@ class Network:
         >>> P.shape, bool(np.allclose(P.sum(axis=1), 1))
         ((5, 3), True)
         """
+        if not self.loss.classifier:
+            raise LayerwiseError(
+                f"predict_proba is for classification; this network's loss is {self.loss!r} (use predict)"
+            )
         return SoftmaxCrossEntropy.softmax(self._logits(X))
 
-    def predict(self, X: ArrayLike) -> Labels:
-        """Return the predicted class indices, shape (N,).
+    def predict(self, X: ArrayLike) -> Targets:
+        """Return the predicted class indices, shape (N,), or the outputs of a regression.
 
         The index of each row's largest output, computed in inference mode (in which the
-        network is left).
+        network is left). With a MeanSquaredError loss, the outputs themselves, shape
+        (N, n_outputs).
 
         Parameters
         ----------
@@ -711,8 +775,8 @@ class Network:
 
         Returns
         -------
-        ndarray of int of shape (N,)
-            One class 0..K-1 per example.
+        ndarray of int of shape (N,), or ndarray of shape (N, n_outputs)
+            One class 0..K-1 per example; a regression's outputs.
 
         Raises
         ------
@@ -733,8 +797,7 @@ class Network:
         >>> labels.shape, bool(np.array_equal(labels, net.predict_proba(X).argmax(axis=1)))
         ((5,), True)
         """
-        labels: Labels = self._logits(X).argmax(axis=1)
-        return labels
+        return self.loss.predict(self._logits(X))
 
     def _logits(self, X: ArrayLike) -> Array:
         """The last layer's output in inference mode, for the public predict methods.
@@ -747,14 +810,14 @@ class Network:
         X = self.check_X(X, finite=False)
         self.train(False)
         first = self.layers[0]
-        if not isinstance(first, Linear) or first.n_out >= first.n_in:
+        if not isinstance(first, Linear) or first.n_out >= first.n_in or X.ndim != 2:
             _check_finite(X)
             return self.forward(X)
         with np.errstate(over="ignore", invalid="ignore"):  # bad input is reported just below
             z = first.forward(X)
         if not _all_finite(z):
             _check_finite(X)
-        return self._forward(z, self.layers[1:], after_linear=True)
+        return self._forward(z, self.layers[1:], reusable=True)
 
     # --- validation at the public boundary --------------------------------------------
 
@@ -762,25 +825,26 @@ class Network:
         """Return X as an aligned C-contiguous array of the network's dtype, or raise an error.
 
         The error, a LayerwiseError, says clearly what is wrong. X itself is returned, not
-        a copy, when it already is such an array.
+        a copy, when it already is such an array. A network of images takes them as
+        (N, C, H, W) or as flat rows of C*H*W values, and gets them as images.
 
         Parameters
         ----------
-        X : array_like of shape (N, n_features)
+        X : array_like of shape (N, n_features) or (N, *input_shape)
             The examples, one per row; integers and booleans are converted.
         finite : bool, default True
             ``finite=False`` leaves the check for NaN and infinities to the caller.
 
         Returns
         -------
-        ndarray of shape (N, n_features)
+        ndarray of shape (N, *input_shape)
             X, ready for ``forward``.
 
         Raises
         ------
         LayerwiseError
-            If X is not numeric, not 2-D, has the wrong number of features or no examples,
-            or (with ``finite``) holds NaN or infinite values.
+            If X is not numeric, not of one of those shapes (the wrong number of features),
+            has no examples, or (with ``finite``) holds NaN or infinite values.
 
         Examples
         --------
@@ -800,12 +864,21 @@ class Network:
             raise LayerwiseError(f"X is not a numeric array: {e}") from None
         if X.dtype.kind not in "biuf":
             raise LayerwiseError(f"X must be numeric, not of dtype {X.dtype}")
-        if X.ndim != 2:
-            raise LayerwiseError(f"X must be 2-D (examples x features), not of shape {X.shape}")
-        if X.shape[1] != self.n_features:
+        shape = self.input_shape
+        # images (N, C, H, W) also go to a network that starts by reshaping rows into them
+        first = self.layers[0]
+        image = first.shape if type(first) is Reshape else shape
+        if X.ndim == 2 and X.shape[1] != self.n_features:
             raise LayerwiseError(f"X has {X.shape[1]} features but the network expects {self.n_features}")
+        if X.ndim != 2 and X.shape[1:] not in (shape, image):
+            if len(image) == 1:
+                raise LayerwiseError(f"X must be 2-D (examples x features), not of shape {X.shape}")
+            sizes = ", ".join(map(str, image))
+            raise LayerwiseError(f"X must be of shape (N, {self.n_features}) or (N, {sizes}), not {X.shape}")
         if X.shape[0] == 0:
             raise LayerwiseError("X has no examples")
+        if X.shape[1:] != shape:
+            X = X.reshape((X.shape[0], *shape))
         # C order and aligned: arrays that arrive unaligned (unpickled from a byte stream
         # on a Dask worker, say) would keep NumPy from BLAS and its fast loops.
         X = np.require(X, dtype=self.dtype, requirements=("C", "A"))
@@ -813,28 +886,31 @@ class Network:
             _check_finite(X)
         return X
 
-    def check_y(self, y: ArrayLike, n: int | None = None) -> Labels:
-        """Return y as an integer array of labels 0..K-1, or a clear error.
+    def check_y(self, y: ArrayLike, n: int | None = None) -> Targets:
+        """Return y checked for the loss: labels 0..K-1, or a regression's targets.
 
-        Floats with integer values (1.0) and booleans are accepted.
+        For classification, floats with integer values (1.0) and booleans are accepted;
+        for regression (MeanSquaredError), y of shape (N,) or (N, n_outputs) becomes an
+        (N, n_outputs) array of the network's dtype. The loss's ``check_target`` decides.
 
         Parameters
         ----------
-        y : array_like of shape (N,)
-            One label per example.
+        y : array_like of shape (N,) or (N, n_outputs)
+            One label (or target row) per example.
         n : int or None, default None
             The number of examples of X, which y must match; None: not checked.
 
         Returns
         -------
-        ndarray of intp of shape (N,)
-            The labels, ready for the loss.
+        ndarray
+            The labels (intp, shape (N,)) or the targets (shape (N, n_outputs)), ready for
+            the loss.
 
         Raises
         ------
         LayerwiseError
-            If y is not 1-D, its length is not ``n``, it holds non-integer values or a
-            label outside 0..K-1 (K = ``n_classes``), or it is not numeric.
+            If y does not fit the loss: not 1-D, the wrong length, non-integer labels or a
+            label outside 0..K-1; for regression, the wrong shape, NaN or infinities.
 
         Examples
         --------
@@ -848,22 +924,7 @@ class Network:
         ...
         layerwise.errors.LayerwiseError: label 3 is out of range: the network has 3 classes (0..2)
         """
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise LayerwiseError(f"y must be 1-D, not of shape {y.shape}")
-        if n is not None and len(y) != n:
-            raise LayerwiseError(f"X has {n} examples but y has {len(y)} labels")
-        if y.dtype.kind == "f":
-            if not np.isfinite(y).all() or np.any(y != np.round(y)):
-                raise LayerwiseError("labels must be integers 0..K-1; y has non-integer values")
-        elif y.dtype.kind not in "iub":
-            raise LayerwiseError(f"labels must be integers 0..K-1, not of dtype {y.dtype}")
-        y = y.astype(np.intp)
-        k = self.n_classes
-        if len(y) and (y.min() < 0 or y.max() >= k):
-            bad = y[(y < 0) | (y >= k)][0]
-            raise LayerwiseError(f"label {bad} is out of range: the network has {k} classes (0..{k - 1})")
-        return y
+        return self.loss.check_target(y, n, self.n_outputs, self.dtype)
 
     # --- description --------------------------------------------------------------
 
@@ -909,17 +970,17 @@ class Network:
         True
         """
         rows = [("#", "Layer", "Output shape", "Parameters")]
-        shape: tuple[int, ...] = (self.n_features,)
-        for i, layer in enumerate(self.layers):
-            if isinstance(layer, Linear):
-                shape = (layer.n_out,)  # the others act elementwise: the Linear sizes chain
+        for i, (layer, shape) in enumerate(zip(self.layers, self.shapes)):
             count = sum(p.value.size for p in layer.parameters())
             rows.append((str(i), type(layer).__name__, str(shape), f"{count:,}"))
         widths = [max(len(row[c]) for row in rows) for c in range(4)]
-        lines = [
-            f"Network: {self.n_features} inputs, {self.n_classes} classes, {self.dtype.name}, "
-            f"loss {type(self.loss).__name__}"
-        ]
+        inputs = (
+            f"inputs of shape {self.input_shape}"
+            if len(self.input_shape) > 1
+            else f"{self.n_features} inputs"
+        )
+        outputs = f"{self.n_classes} classes" if self.loss.classifier else f"{self.n_outputs} outputs"
+        lines = [f"Network: {inputs}, {outputs}, {self.dtype.name}, loss {type(self.loss).__name__}"]
         for index, kind, out, number in rows:
             lines.append(
                 f"{index:<{widths[0]}}  {kind:<{widths[1]}}  {out:<{widths[2]}}  {number:>{widths[3]}}"
@@ -927,7 +988,11 @@ class Network:
         params = self.parameters()
         total = sum(p.value.size for p in params)
         nbytes = sum(p.value.nbytes for p in params)
-        lines.append(f"Total parameters: {total:,} (trainable: {total:,}), {_size(nbytes)}")
+        line = f"Total parameters: {total:,} (trainable: {total:,}), {_size(nbytes)}"
+        state = sum(a.size for _, a in self.named_state())
+        if state:
+            line += f"; {state:,} values of state not trained (running statistics)"
+        lines.append(line)
         text = "\n".join(lines)
         if print_fn is not None:
             print_fn(text)
@@ -948,3 +1013,34 @@ def _size(nbytes: int) -> str:
         if value < 1024 or unit == "GiB":
             break
     return f"{value:.1f} {unit}"
+
+
+def _input_shape(layers: Sequence[Layer], given: Sequence[int] | None) -> tuple[int, ...]:
+    """The shape of one example: ``given``, or the first one a layer fixes."""
+    if given is not None:
+        shape = tuple(int(d) for d in given)
+        if not shape or min(shape) < 1:
+            raise LayerwiseError(f"input_shape must be positive sizes, not {tuple(given)}")
+        return shape
+    for layer in layers:
+        shape_of = layer.input_shape()
+        if shape_of is not None:
+            return shape_of
+        if type(layer).output_shape is not Layer.output_shape:  # not elementwise: no guess
+            break
+    raise LayerwiseError(
+        f"the input shape of a network that starts with {layers[0]!r} is not fixed by its layers: "
+        "pass input_shape=(channels, height, width) or start with Reshape((channels, height, width))"
+    )
+
+
+def _shapes(layers: Sequence[Layer], shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Each layer's output shape for one example, from the input shape."""
+    shapes = []
+    for i, layer in enumerate(layers):
+        try:
+            shape = tuple(layer.output_shape(shape))
+        except LayerwiseError as e:
+            raise LayerwiseError(f"layer {i}: {e}") from None
+        shapes.append(shape)
+    return shapes

@@ -159,7 +159,11 @@ class EpochProgress(Callback):
         (True, 1)
         """
         if self.bar is not None:
-            self.bar.set_postfix(loss=f"{logs['train_loss']:.4f}", accuracy=f"{logs['train_accuracy']:.4f}")
+            shown = {
+                "loss": logs["train_loss"],
+                "accuracy": logs.get("train_accuracy"),
+            }  # no accuracy: regression
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in shown.items() if v is not None})
         self.close()
         self.epoch = epoch + 1
 
@@ -284,9 +288,12 @@ class EpochLines(Callback):
         seconds = time.perf_counter() - self.started
         self.started = time.perf_counter()
         line = f"epoch {epoch + 1:>{len(str(self.epochs))}}/{self.epochs}  loss {logs['train_loss']:.4f}"
-        line += f"  accuracy {logs['train_accuracy']:.4f}"
+        if "train_accuracy" in logs:  # a regression has none
+            line += f"  accuracy {logs['train_accuracy']:.4f}"
         if "val_loss" in logs:
-            line += f"  val_loss {logs['val_loss']:.4f}  val_accuracy {logs['val_accuracy']:.4f}"
+            line += f"  val_loss {logs['val_loss']:.4f}"
+        if "val_accuracy" in logs:
+            line += f"  val_accuracy {logs['val_accuracy']:.4f}"
         self.write(f"{line}  {seconds:.1f} s  {self.n / seconds:,.0f} ex/s")
 
 

@@ -18,7 +18,7 @@ from .layers import Dropout
 from .network import Network
 from .optimizers import Optimizer
 from .progress import EpochProgress, progress_callbacks
-from .types import Array, ArrayLike, Labels
+from .types import Array, ArrayLike, Targets
 
 if TYPE_CHECKING:  # for the annotation only: matplotlib is imported by History.plot alone
     from matplotlib.figure import Figure
@@ -277,7 +277,7 @@ def seed_generators(net: Network, seed: int | None) -> np.random.Generator:
     return rng
 
 
-def _check_classes(y: Labels, yv: Labels | None) -> None:
+def _check_classes(y: Targets, yv: Targets | None) -> None:
     """A training set needs two classes; a validation set only classes it has."""
     present = np.unique(y)
     if len(present) < 2:
@@ -344,8 +344,9 @@ def fit(
         The network to train; its parameters are updated in place.
     X : array_like of shape (n_examples, n_features)
         Training examples, one per row.
-    y : array_like of shape (n_examples,)
-        Their class labels, integers 0..K-1.
+    y : array_like of shape (n_examples,) or (n_examples, n_outputs)
+        Their class labels, integers 0..K-1; for a network whose loss is
+        MeanSquaredError, their targets (then no accuracy is recorded).
     optimizer : Optimizer or None, optional
         The optimizer, whose schedule sets the learning rate at each epoch (None:
         ``TrainConfig().make_optimizer()``, Adam with learning rate 1e-3).
@@ -453,12 +454,12 @@ def fit(
     per_step = resolve_batch_size(setting, n)
     batch = None if per_step >= n else per_step  # None: the full batch
     Xv: Array | None = None
-    yv: Labels | None = None
+    yv: Targets | None = None
     if validation_data is not None:
         Xv_raw, yv_raw = validation_data
         Xv = net.check_X(Xv_raw)
         yv = net.check_y(yv_raw, len(Xv))
-    if check_classes:
+    if check_classes and net.loss.classifier:
         _check_classes(y, yv)
 
     # Dropout masks follow fit's seed too, for bit-identical reruns.
@@ -493,9 +494,9 @@ class _Loop:
 
     net: Network
     X: Array
-    y: Labels
+    y: Targets
     Xv: Array | None
-    yv: Labels | None
+    yv: Targets | None
     optimizer: Optimizer
     batch_size: int | None
     l2: float
@@ -531,6 +532,7 @@ class _Loop:
         X, y, n = self.X, self.y, len(self.X)
         batches = [None] if self.batch_size is None else _batches(n, self.batch_size, self.rng, self.shuffle)
         loss_sum = correct = 0.0
+        n_correct = self.net.loss.n_correct
         limit = self.limit  # a local: the check is one comparison per step
         for b, idx in enumerate(batches):
             Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
@@ -538,7 +540,7 @@ class _Loop:
             if not loss < limit:  # NaN, infinite, exploding, or the first step
                 limit = self._check_loss(epoch, loss)
             loss_sum += loss * len(yb)
-            correct += np.count_nonzero(out.argmax(axis=1) == yb)
+            correct += n_correct(out, yb) or 0
             self.optimizer.step(self.params)
             for c in self.batch_callbacks:
                 c.on_batch_end(b, len(yb), loss)
@@ -549,7 +551,9 @@ class _Loop:
         returns; any other loss that comes here is NaN, infinite or above the limit: the
         training diverged."""
         if self.limit == -math.inf and math.isfinite(loss):
-            self.start_loss = max(loss, math.log(max(self.net.n_classes, 2)))
+            # a classifier's loss starts near log(K) at worst; a regression's where it is
+            floor = math.log(max(self.net.n_classes, 2)) if self.net.loss.classifier else 1e-12
+            self.start_loss = max(loss, floor)
             self.limit = DIVERGENCE_FACTOR * self.start_loss
             return self.limit
         self._diverged(epoch, loss)
@@ -571,15 +575,22 @@ class _Loop:
     def _end_of_epoch(self, epoch: int, loss_sum: float, correct: float, started: float) -> bool:
         """Scores the epoch, records it and runs the callbacks; True when one says stop."""
         n, history = len(self.X), self.history
-        logs = {"train_loss": loss_sum / n, "train_accuracy": correct / n}
+        classifier = self.net.loss.classifier  # a regression records no accuracy
+        logs = {"train_loss": loss_sum / n}
+        if classifier:
+            logs["train_accuracy"] = correct / n
         if self.Xv is not None:
             assert self.yv is not None  # fit() sets the two together
-            logs["val_loss"], logs["val_accuracy"] = self.net._evaluate(self.Xv, self.yv, self.l2)
+            logs["val_loss"], val_accuracy = self.net._evaluate(self.Xv, self.yv, self.l2)
+            if classifier:
+                logs["val_accuracy"] = val_accuracy
         history.train_loss.append(logs["train_loss"])
-        history.train_accuracy.append(logs["train_accuracy"])
+        if classifier:
+            history.train_accuracy.append(logs["train_accuracy"])
         if self.Xv is not None:
             history.val_loss.append(logs["val_loss"])
-            history.val_accuracy.append(logs["val_accuracy"])
+            if classifier:
+                history.val_accuracy.append(logs["val_accuracy"])
         history.lr.append(self.optimizer.lr)
         history.seconds.append(time.perf_counter() - started)
         stop = False

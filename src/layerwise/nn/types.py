@@ -16,6 +16,10 @@ Array: TypeAlias = NDArray[np.floating]
 Labels: TypeAlias = NDArray[np.integer]
 """Integer class indices 0..K-1, one per example (rows of X)."""
 
+Targets: TypeAlias = NDArray[np.integer] | NDArray[np.floating]
+"""What a loss compares the outputs with: Labels for classification, an (N, n_outputs)
+float array for regression."""
+
 Seed: TypeAlias = int | np.random.SeedSequence | np.random.Generator | None
 """Anything ``np.random.default_rng`` accepts: an int, None (fresh entropy), a SeedSequence
 or a Generator (used as it is)."""
@@ -23,4 +27,4 @@ or a Generator (used as it is)."""
 Schedule: TypeAlias = Callable[[int], float]
 """A learning-rate schedule: epoch (from 0) -> multiplier of the initial learning rate."""
 
-__all__ = ["Array", "ArrayLike", "DTypeLike", "Labels", "Schedule", "Seed"]
+__all__ = ["Array", "ArrayLike", "DTypeLike", "Labels", "Schedule", "Seed", "Targets"]
