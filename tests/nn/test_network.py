@@ -64,7 +64,9 @@ def test_bad_specs_are_clear_errors(spec):
 def test_unknown_activation_and_unchained_layers():
     with pytest.raises(lw.LayerwiseError, match="unknown activation 'swish'"):
         lw.Network.from_spec("4-3-2", activation="swish")
-    with pytest.raises(lw.LayerwiseError, match="layer 1: Linear.2, 2, dtype=float32. takes rows of 2 values, not rows of 3"):
+    with pytest.raises(
+        lw.LayerwiseError, match="layer 1: Linear.2, 2, dtype=float32. takes rows of 2 values, not rows of 3"
+    ):
         lw.Network([lw.Linear(4, 3), lw.Linear(2, 2)])
 
 

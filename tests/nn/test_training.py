@@ -222,3 +222,63 @@ def test_history_plot_without_matplotlib_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(lw.LayerwiseError, match="needs matplotlib.*pip install matplotlib"):
         lw.History(train_loss=[1.0], train_accuracy=[0.5]).plot()
+
+
+def test_early_stopping_restores_the_running_statistics_of_the_best_epoch():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 4))
+    y = (X[:, 0] > 0).astype(int)
+    net = lw.Network([lw.Linear(4, 8, seed=0), lw.BatchNorm(8), lw.ReLU(), lw.Linear(8, 2, seed=1)])
+    seen = {}
+
+    class Record(lw.Callback):
+        def on_epoch_end(self, epoch, logs):
+            seen[epoch] = [a.copy() for _, a in net.named_state()]
+
+    # a validation set of the wrong labels: its loss gets worse as training goes on
+    stop = lw.EarlyStopping(patience=2)
+    history = lw.fit(
+        net, X, y, epochs=30, batch_size=16, optimizer=lw.Adam(0.05), seed=0,
+        validation_data=(X, 1 - y), callbacks=[stop, Record()],
+    )  # fmt: skip
+    best = history.best_epoch
+    assert best is not None and history.stopped_epoch is not None and best < history.stopped_epoch
+    state = [a for _, a in net.named_state()]
+    assert all(np.array_equal(a, b) for a, b in zip(state, seen[best]))
+    assert not np.array_equal(seen[best][0], seen[history.stopped_epoch][0])
+    assert len(stop.state_dict()["best_state"]) == 2
+
+
+def test_a_last_batch_of_one_joins_the_one_before_when_batchnorm_needs_two():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(41, 4)), np.arange(41) % 2
+    sizes = []
+
+    class Sizes(lw.Callback):
+        def on_batch_end(self, batch, size, loss):
+            sizes.append(size)
+
+    net = lw.Network([lw.Linear(4, 8, seed=0), lw.BatchNorm(8), lw.ReLU(), lw.Linear(8, 2, seed=1)])
+    lw.fit(net, X, y, epochs=2, batch_size=10, seed=0, callbacks=[Sizes()])
+    assert sizes == [10, 10, 10, 11] * 2
+    sizes.clear()
+    lw.fit(lw.Network.from_spec("4-8-2", seed=0), X, y, epochs=1, batch_size=10, seed=0, callbacks=[Sizes()])
+    assert sizes == [10, 10, 10, 10, 1]  # without BatchNorm, batches are as asked
+
+
+def test_a_diverging_training_restores_the_running_statistics_with_the_weights():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(64, 4)), np.arange(64) % 2
+    net = lw.Network([lw.Linear(4, 8, seed=0), lw.BatchNorm(8), lw.ReLU(), lw.Linear(8, 2, seed=1)])
+    lw.fit(net, X, y, epochs=2, batch_size=16, seed=0)
+    before = [a.copy() for _, a in net.named_state()]
+
+    class Blow(lw.Callback):
+        def on_batch_end(self, batch, size, loss):
+            if batch == 1:
+                net.layers[0].weight.value[:] = np.nan  # the next step's loss is NaN
+
+    with pytest.raises(lw.TrainingDiverged):
+        lw.fit(net, X, y, epochs=1, batch_size=16, seed=1, callbacks=[Blow()])
+    assert all(np.array_equal(a, b) for (_, a), b in zip(net.named_state(), before))
+    assert np.isfinite(net.layers[0].weight.value).all()

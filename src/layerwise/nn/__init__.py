@@ -5,19 +5,24 @@ matplotlib only inside the functions that need them (a progress bar, History.plo
 
 from .callbacks import Callback, EarlyStopping
 from .config import TrainConfig
+from .conv import AvgPool2D, Conv2D, MaxPool2D
 from .gradcheck import gradcheck
 from .layers import Dropout, Flatten, LeakyReLU, Linear, Parameter, ReLU, Reshape, Sigmoid, Tanh
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .model import Model, Preprocessing
 from .network import Network
+from .normalization import BatchNorm
 from .optimizers import SGD, Adam, ConstantLR, CosineAnnealingLR, StepLR, make_schedule
 from .progress import EpochLines, EpochProgress
 from .training import History, fit
 
 __all__ = [
     "Adam",
+    "AvgPool2D",
+    "BatchNorm",
     "Callback",
     "ConstantLR",
+    "Conv2D",
     "CosineAnnealingLR",
     "Dropout",
     "EarlyStopping",
@@ -27,6 +32,7 @@ __all__ = [
     "History",
     "LeakyReLU",
     "Linear",
+    "MaxPool2D",
     "MeanSquaredError",
     "Model",
     "Network",

@@ -3,6 +3,8 @@
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..errors import LayerwiseError
 from .types import Array
 
@@ -203,6 +205,7 @@ class EarlyStopping(Callback):
     best_epoch: int | None
     wait: int
     best_weights: list[Array] | None
+    best_state: list[Array] | None  # the untrained state (running statistics) of the best epoch
     _restored: dict[str, Any] | None
 
     def __init__(
@@ -232,6 +235,7 @@ class EarlyStopping(Callback):
         """
         self.net, self.history = net, history
         self.best, self.best_epoch, self.wait, self.best_weights = math.inf, None, 0, None
+        self.best_state = None
         restored = getattr(self, "_restored", None)
         if restored is not None:
             self._apply(restored)
@@ -249,7 +253,9 @@ class EarlyStopping(Callback):
         -------
         dict
             "best" (the best value so far, negated for accuracies), "best_epoch", "wait"
-            (epochs without improvement since) and "best_weights" (copies, or None).
+            (epochs without improvement since), "best_weights" (copies, or None) and
+            "best_state" (copies of the network's untrained state, such as BatchNorm's
+            running statistics, at the best epoch, or None).
 
         See Also
         --------
@@ -269,7 +275,14 @@ class EarlyStopping(Callback):
         (2, 0, None)
         """
         weights = None if self.best_weights is None else [w.copy() for w in self.best_weights]
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "best_weights": weights}
+        state = None if self.best_state is None else [a.copy() for a in self.best_state]
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "best_weights": weights,
+            "best_state": state,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore ``state_dict()``; it takes effect when the next fit() begins.
@@ -279,7 +292,7 @@ class EarlyStopping(Callback):
         Parameters
         ----------
         state : dict
-            A ``state_dict()`` of an EarlyStopping.
+            A ``state_dict()`` of an EarlyStopping ("best_state" may be missing: None).
 
         Raises
         ------
@@ -301,6 +314,7 @@ class EarlyStopping(Callback):
     def _apply(self, state: dict[str, Any]) -> None:
         self.best, self.best_epoch = float(state["best"]), state["best_epoch"]
         self.wait, self.best_weights = int(state["wait"]), state["best_weights"]
+        self.best_state = state.get("best_state")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> bool:
         """Record the epoch's value of ``monitor`` and say whether to stop.
@@ -334,6 +348,7 @@ class EarlyStopping(Callback):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.net.get_weights()
+                self.best_state = [a.copy() for _, a in self.net.named_state()]
             return False
         self.wait += 1
         return self.wait > self.patience
@@ -345,10 +360,13 @@ class EarlyStopping(Callback):
         ----------
         net : Network
             The trained network, which gets the weights of the best epoch (when
-            ``restore_best_weights`` is set and an epoch was recorded).
+            ``restore_best_weights`` is set and an epoch was recorded), and the running
+            statistics of that epoch.
         history : History
             The History of the training.
         """
         history.best_epoch = self.best_epoch
         if self.restore_best_weights and self.best_weights is not None:
             net.set_weights(self.best_weights)
+            for (_, array), best in zip(net.named_state(), self.best_state or []):
+                np.copyto(array, best)

@@ -290,6 +290,9 @@ class Layer(ABC):
     # True when backward does not read the layer's output: the next layer, an activation,
     # may then write its own output over it (Network does, for Linear and Conv2D).
     output_reusable = False
+    # True when a training batch needs more than one example (batch statistics): fit then
+    # folds a last batch of one example into the batch before it.
+    needs_batch = False
     _max_buffers = 4  # batch sizes kept: training, last batch, validation, prediction
     _buffers: dict[tuple[str, tuple[int, ...]], Array]  # made by _buffer on first use
 

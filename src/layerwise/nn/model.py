@@ -465,8 +465,9 @@ class Model:
 
         Returns
         -------
-        ndarray of shape (n_examples, n_features)
-            The preprocessed rows, in the network's dtype.
+        ndarray of shape (n_examples, n_features) or (n_examples, *input_shape)
+            The preprocessed rows, in the network's dtype (as images for a network whose
+            input shape is one).
 
         Raises
         ------
@@ -487,7 +488,9 @@ class Model:
         X = self.network.check_X(X)
         if self.preprocessing is None:
             return X
-        return self.preprocessing.transform(X.copy())  # check_X may return the caller's array
+        # the preprocessing works on rows; a network of images gets them back as images
+        rows = X.reshape(len(X), -1).copy()  # a copy: check_X may return the caller's array
+        return self.preprocessing.transform(rows).reshape(X.shape)
 
     def predict_proba(self, X: ArrayLike) -> Array:
         """Class probabilities for raw rows: the preprocessing, then the network.

@@ -223,11 +223,13 @@ def _figure_png(fig: "Figure") -> bytes:
     return buffer.getvalue()
 
 
-def _restore_finite(values: Array, *candidates: Array) -> None:
-    for candidate in candidates:
+def _restore_finite(values: Array, *candidates: Array) -> int | None:
+    """Copy the first finite candidate into ``values``; return its index (None: none)."""
+    for i, candidate in enumerate(candidates):
         if np.isfinite(candidate).all():
             np.copyto(values, candidate)
-            return
+            return i
+    return None
 
 
 def seed_generators(net: Network, seed: int | None) -> np.random.Generator:
@@ -293,9 +295,15 @@ def _check_classes(y: Targets, yv: Targets | None) -> None:
             )
 
 
-def _batches(n: int, batch_size: int, rng: np.random.Generator, shuffle: bool) -> list[NDArray[np.intp]]:
+def _batches(
+    n: int, batch_size: int, rng: np.random.Generator, shuffle: bool, fold_single: bool = False
+) -> list[NDArray[np.intp]]:
+    """The examples of each batch; ``fold_single``: a last batch of one joins the one before."""
     order = rng.permutation(n) if shuffle else np.arange(n)
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    if fold_single and len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2:] = [order[-batch_size - 1 :]]
+    return batches
 
 
 def fit(
@@ -355,7 +363,9 @@ def fit(
     batch_size : int, "auto" or None, default "auto"
         Examples per optimizer step; None, or a size of at least ``n_examples``, is the
         full batch; "auto" is ``resolve_batch_size``'s rule. Text is read as the
-        command line's ``--batch-size`` ("64", "full", "auto").
+        command line's ``--batch-size`` ("64", "full", "auto"). In a network with
+        BatchNorm, a last batch of one example joins the batch before it (batch
+        statistics need two).
     l2 : float, default 0.0
         The tutorial's lambda, 0 or more.
     validation_data : tuple of (array_like, array_like) or None, optional
@@ -511,6 +521,10 @@ class _Loop:
         # Weights at the start of the last two epochs: when the loss turns NaN or infinite,
         # the most recent of them that is finite is restored.
         self.snapshots = (self.values.copy(), self.values.copy())
+        # the untrained state (BatchNorm's running statistics) at the same moments
+        self.state = [array for _, array in self.net.named_state()]
+        self.state_snapshots = ([a.copy() for a in self.state], [a.copy() for a in self.state])
+        self.fold_single = any(layer.needs_batch for layer in self.net.layers)
         self.batch_callbacks = [
             c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end
         ]
@@ -520,6 +534,8 @@ class _Loop:
         for epoch in range(start_epoch, start_epoch + epochs):
             started = time.perf_counter()
             np.copyto(self.snapshots[epoch % 2], self.values)
+            for kept, array in zip(self.state_snapshots[epoch % 2], self.state):
+                np.copyto(kept, array)
             self.optimizer.set_epoch(epoch)
             self.net.train(True)
             loss_sum, correct = self._batches(epoch)
@@ -530,7 +546,11 @@ class _Loop:
     def _batches(self, epoch: int) -> tuple[float, float]:
         """One epoch's optimizer steps; returns the summed loss and the correct predictions."""
         X, y, n = self.X, self.y, len(self.X)
-        batches = [None] if self.batch_size is None else _batches(n, self.batch_size, self.rng, self.shuffle)
+        batches = (
+            [None]
+            if self.batch_size is None
+            else _batches(n, self.batch_size, self.rng, self.shuffle, self.fold_single)
+        )
         loss_sum = correct = 0.0
         n_correct = self.net.loss.n_correct
         limit = self.limit  # a local: the check is one comparison per step
@@ -559,7 +579,11 @@ class _Loop:
         self._diverged(epoch, loss)
 
     def _diverged(self, epoch: int, loss: float) -> NoReturn:
-        _restore_finite(self.values, self.snapshots[epoch % 2], self.snapshots[(epoch - 1) % 2])
+        order = (epoch % 2, (epoch - 1) % 2)
+        chosen = _restore_finite(self.values, *(self.snapshots[i] for i in order))
+        if chosen is not None:
+            for array, kept in zip(self.state, self.state_snapshots[order[chosen]]):
+                np.copyto(array, kept)
         if math.isfinite(loss):
             became = f"reached {loss:.3g}, over {DIVERGENCE_FACTOR:g} times its start ({self.start_loss:.3g})"
         else:
