@@ -3,8 +3,10 @@
 ``import layerwise as lw`` gives what most programs need, and needs only NumPy:
 
 - networks: ``Network`` and its layers ``Linear``, ``ReLU``, ``LeakyReLU``, ``Sigmoid``,
-  ``Tanh`` and ``Dropout``, their ``Parameter``s, the loss ``SoftmaxCrossEntropy``, and
-  ``gradcheck`` to check the gradients;
+  ``Tanh``, ``Dropout``, ``Conv2D``, ``MaxPool2D``, ``AvgPool2D``, ``BatchNorm``,
+  ``Reshape`` and ``Flatten``, their ``Parameter``s, the losses ``SoftmaxCrossEntropy``
+  (classification) and ``MeanSquaredError`` (regression), and ``gradcheck`` to check the
+  gradients;
 - training: ``fit``, ``TrainConfig`` (every setting of a training, with its default), the
   optimizers ``SGD`` and ``Adam``, the learning-rate schedules ``ConstantLR``, ``StepLR``
   and ``CosineAnnealingLR`` (``make_schedule``), ``Callback``, ``EarlyStopping`` and the
@@ -15,8 +17,9 @@
 - errors: ``LayerwiseError`` and its kinds ``SettingError`` and ``TrainingDiverged``.
 
 The subpackages are imported on their own: ``layerwise.data`` (datasets and file
-readers), ``layerwise.sklearn`` (``LayerwiseClassifier``, a scikit-learn estimator),
-``layerwise.experiments`` (training runs, search and the backends that run them),
+readers), ``layerwise.sklearn`` (``LayerwiseClassifier`` and ``LayerwiseRegressor``,
+scikit-learn estimators), ``layerwise.experiments`` (training runs, search and the
+backends that run them),
 ``layerwise.reports`` and ``layerwise.cli`` (the ``layerwise`` command).
 """
 
@@ -29,8 +32,11 @@ from .io.onnx_export import to_onnx
 from .nn import (
     SGD,
     Adam,
+    AvgPool2D,
+    BatchNorm,
     Callback,
     ConstantLR,
+    Conv2D,
     CosineAnnealingLR,
     Dropout,
     EarlyStopping,
@@ -38,6 +44,7 @@ from .nn import (
     History,
     LeakyReLU,
     Linear,
+    MaxPool2D,
     MeanSquaredError,
     Model,
     Network,
@@ -162,8 +169,11 @@ def search(
 __all__ = [
     "__version__",
     "Adam",
+    "AvgPool2D",
+    "BatchNorm",
     "Callback",
     "ConstantLR",
+    "Conv2D",
     "CosineAnnealingLR",
     "Dropout",
     "EarlyStopping",
@@ -172,6 +182,7 @@ __all__ = [
     "LayerwiseError",
     "LeakyReLU",
     "Linear",
+    "MaxPool2D",
     "MeanSquaredError",
     "Model",
     "Network",

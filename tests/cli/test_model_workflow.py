@@ -38,3 +38,14 @@ def test_train_evaluate_export_predict(tmp_path, capsys, digits_split):
     capsys.readouterr()
     assert main(["predict", str(run), str(png), "--invert", "--json"]) == 0
     assert str(json.loads(capsys.readouterr().out)["class"]) == "7"
+
+
+def test_export_names_a_regression_models_output(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    net = lw.Network(
+        [lw.Linear(3, 4, seed=0), lw.Tanh(), lw.Linear(4, 2, seed=1)], loss=lw.MeanSquaredError()
+    )
+    lw.fit(net, rng.normal(size=(32, 3)), rng.normal(size=(32, 2)), epochs=2, seed=0)
+    path = lw.save(net, tmp_path / "regression.safetensors")
+    assert main(["export", str(path), "--onnx", str(tmp_path / "r.onnx")]) == 0
+    assert "output 'outputs' [batch, 2]" in capsys.readouterr().out

@@ -159,3 +159,118 @@ def test_the_robustness_guide_example_runs(tmp_path, monkeypatch, capsys):
     (block,) = re.findall(r"```python\n(.*?)```", guide.read_text(), flags=re.S)
     exec(compile(block, "docs/robustness.md", "exec"), {})
     assert capsys.readouterr().out == "6\n"
+
+
+# --- a convolutional network with batch normalisation and dropout -----------------------
+
+
+class StopAt(lw.Callback):
+    """Interrupts the training part-way through an epoch, as Ctrl-C (or a crash) would."""
+
+    def __init__(self, steps):
+        self.steps, self.done = steps, 0
+
+    def on_batch_end(self, batch, size, loss):
+        self.done += 1
+        if self.done == self.steps:
+            raise KeyboardInterrupt
+
+
+def cnn_and_optimizer():
+    layers = [
+        lw.Reshape((1, 6, 5)), lw.Conv2D(1, 4, kernel_size=3, padding=1, seed=0), lw.BatchNorm(4), lw.ReLU(),
+        lw.MaxPool2D(2), lw.Flatten(), lw.Dropout(0.3),
+        lw.Linear(24, 8, seed=1), lw.BatchNorm(8), lw.ReLU(), lw.Dropout(0.2), lw.Linear(8, 3, seed=2),
+    ]  # fmt: skip
+    return lw.Network(layers), lw.Adam(0.01)
+
+
+CNN_EPOCHS, CNN_STEPS = 6, 5  # 37 images in batches of 8: five steps per epoch, the last of 5
+
+
+def train_cnn(net, opt, rng, epochs, callbacks=(), **kwargs):
+    X = np.random.default_rng(1).normal(size=(37, 30))
+    y = np.arange(37) % 3
+    return lw.fit(net, X, y, optimizer=opt, epochs=epochs, batch_size=8, seed=rng, callbacks=callbacks,
+                  validation_data=(X[:9], y[:9]), **kwargs)  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["killed", "ctrl-c"])
+def test_a_cnn_with_batch_norm_and_dropout_resumes_bit_identical(tmp_path, how):
+    whole, opt = cnn_and_optimizer()
+    expected = train_cnn(whole, opt, seed_generators(whole, 5), CNN_EPOCHS)
+    path = tmp_path / CHECKPOINT_FILENAME
+    net, opt = cnn_and_optimizer()
+    rng = seed_generators(net, 5)
+    # killed: in epoch 5, with the checkpoint of epoch 4 on disk (every 2 epochs);
+    # ctrl-c: in epoch 4, the state of epoch 3 kept in memory and written then
+    every, stop = (2, 4 * CNN_STEPS + 3) if how == "killed" else (None, 3 * CNN_STEPS + 2)
+    saver = Checkpointer(path, every, Model(net), opt, rng)
+    with pytest.raises(KeyboardInterrupt):
+        train_cnn(net, opt, rng, CNN_EPOCHS, callbacks=[saver, StopAt(stop)])
+    if how == "ctrl-c":
+        assert not path.exists()
+        saver.save()
+    state = load_checkpoint(path)
+    assert state.epoch == (4 if how == "killed" else 3)
+    resumed, opt2 = state.model.network, lw.Adam(0.01)
+    assert [name for name, _ in resumed.named_state()] == [
+        "2.running_mean", "2.running_var", "8.running_mean", "8.running_var"
+    ]  # fmt: skip
+    rng = restore(state, opt2)
+    history = train_cnn(resumed, opt2, rng, CNN_EPOCHS - state.epoch, start_epoch=state.epoch,
+                        history=state.history)  # fmt: skip
+    for a, b in zip(whole.get_weights(), resumed.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+    for (name, a), (_, b) in zip(whole.named_state(), resumed.named_state(), strict=True):
+        assert np.array_equal(a, b), name
+    assert history.train_loss == expected.train_loss and history.val_loss == expected.val_loss
+
+
+def test_a_checkpoint_keeps_the_running_statistics_of_its_epoch(tmp_path):
+    net, opt = cnn_and_optimizer()
+    rng = seed_generators(net, 0)
+    saver = Checkpointer(tmp_path / "c", None, Model(net), opt, rng)
+    train_cnn(net, opt, rng, 2, callbacks=[saver])
+    kept = [a.copy() for _, a in net.named_state()]
+    train_cnn(net, opt, rng, 1)  # the network goes on; the state kept does not
+    saver.save()
+    state = load_checkpoint(tmp_path / "c")
+    assert state.epoch == 2
+    for a, b in zip(kept, state.state, strict=True):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(kept[0], net.named_state()[0][1])
+
+
+def test_a_killed_cnn_run_resumed_ends_bit_identical_to_an_uninterrupted_one(tmp_path):
+    run = ["--data", "digits", "--layers", "conv4k3p1,bn,relu,maxpool2,flatten,16,bn,relu,dropout0.2",
+           "--batch-size", "64", "--epochs", "6", "--quiet"]  # fmt: skip
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    assert main(["train", *run, "--out", str(whole)]) == 0
+    kill_at = 4 * STEPS_PER_EPOCH + 5  # in epoch 5; the last checkpoint is that of epoch 4
+    argv = [*KILLER, str(kill_at), "train", *run, "--checkpoint-every", "2", "--out", str(killed)]
+    assert subprocess.run(argv, capture_output=True, timeout=300).returncode == -signal.SIGKILL
+    assert load_checkpoint(killed / CHECKPOINT_FILENAME).epoch == 4
+    assert main(["train", "--resume", str(killed), "--quiet"]) == 0
+    a, b = load_model(whole).network, load_model(killed).network
+    assert [name for name, _ in a.named_state()] == ["2.running_mean", "2.running_var", "7.running_mean",
+                                                     "7.running_var"]  # fmt: skip
+    for x, y in zip(a.get_weights() + [s for _, s in a.named_state()],
+                    b.get_weights() + [s for _, s in b.named_state()], strict=True):  # fmt: skip
+        assert np.array_equal(x, y)
+
+
+def test_a_checkpoint_keeps_the_running_statistics_of_the_best_epoch(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 4))
+    y = (X[:, 0] > 0).astype(int)
+    net = lw.Network([lw.Linear(4, 8, seed=0), lw.BatchNorm(8), lw.ReLU(), lw.Linear(8, 2, seed=1)])
+    opt, stop, path = lw.Adam(0.05), lw.EarlyStopping(patience=50), tmp_path / "c.safetensors"
+    gen = seed_generators(net, 0)
+    lw.fit(net, X, y, optimizer=opt, epochs=6, batch_size=16, seed=gen, validation_data=(X, 1 - y),
+           callbacks=[stop, Checkpointer(path, 1, Model(net), opt, gen, early_stopping=stop)])  # fmt: skip
+    kept = load_checkpoint(path).early_stopping
+    expected = stop.state_dict()
+    assert kept["best_epoch"] == expected["best_epoch"]
+    assert len(kept["best_state"]) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(kept["best_state"], expected["best_state"]))

@@ -1,6 +1,7 @@
 """Export a model file to ONNX: the whole inference path, preprocessing included, with
-class probabilities as output. A run that did not finish (stopped by Ctrl-C or killed) has
-no model file yet: its checkpoint's weights are exported, as a line on stderr says.
+class probabilities as output (a regression model's outputs). A run that did not finish
+(stopped by Ctrl-C or killed) has no model file yet: its checkpoint's weights are
+exported, as a line on stderr says.
 
 examples:
   layerwise export runs/20260101-120000-train --onnx model.onnx
@@ -25,8 +26,9 @@ def run(args):
     if source.note:
         print(f"layerwise export: {source.note}", file=sys.stderr)
     model = source.model
-    to_onnx(model, args.onnx)
+    proto = to_onnx(model, args.onnx)
+    output = proto.graph.output[0].name  # "probabilities", or "outputs" for a regression
     print(
-        f"wrote {args.onnx}: input 'input' [batch, {model.n_features}], output 'probabilities' "
-        f"[batch, {model.n_classes}]"
+        f"wrote {args.onnx}: input 'input' [batch, {model.n_features}], output '{output}' "
+        f"[batch, {model.network.n_outputs}]"
     )

@@ -1,8 +1,9 @@
 """Training checkpoints: everything a training needs to go on exactly where it stopped.
 
-A checkpoint file has the model file's format (persistence.py: safetensors with JSON
+A checkpoint file has the model file's format (model_file.py: safetensors with JSON
 metadata, validated on load, never unpickled), with format "layerwise-checkpoint". Besides
-the model (weights, classes, preprocessing, metadata) it holds the optimizer's state as
+the model (weights, the state that is not trained such as BatchNorm's running statistics,
+classes, preprocessing, metadata) it holds the optimizer's state as
 tensors "optimizer.<i>.<name>", the weights early stopping keeps as "early_stopping.<i>",
 and as JSON the epochs done, the History, the optimizer's counters, the state of every
 random generator (fit's shuffling and each Dropout layer's masks) and early stopping's
@@ -40,7 +41,9 @@ STATE_NAMES = ("m", "v", "velocity")  # the optimizers' per-parameter state arra
 @dataclass
 class TrainingState:
     """A training between two epochs: ``epoch`` epochs are done; ``weights`` are the
-    network's parameter values then (``model.network`` holds them after loading)."""
+    network's parameter values then and ``state`` its arrays of state that are not trained
+    (``named_state()`` order: BatchNorm's running statistics); ``model.network`` holds
+    both after loading."""
 
     model: Model
     weights: list
@@ -50,6 +53,7 @@ class TrainingState:
     shuffle: dict
     dropout: list
     early_stopping: dict | None = None
+    state: list | None = None
 
 
 def capture(model, optimizer, rng, history, early_stopping=None):
@@ -64,12 +68,14 @@ def capture(model, optimizer, rng, history, early_stopping=None):
         shuffle=rng.bit_generator.state,
         dropout=[layer.rng.bit_generator.state for layer in _dropouts(net)],
         early_stopping=None if early_stopping is None else early_stopping.state_dict(),
+        state=[array.copy() for _, array in net.named_state()],
     )
 
 
 def restore(state, optimizer, early_stopping=None):
-    """Puts the optimizer and early stopping back in ``state`` and the Dropout layers of
-    ``state.model.network`` on their generators; returns the generator to pass to fit()."""
+    """Puts the optimizer and early stopping back in ``state``, the state arrays of
+    ``state.model.network`` (running statistics) back to ``state.state``, and its Dropout
+    layers on their generators; returns the generator to pass to fit()."""
     names = set(optimizer._init_state(np.zeros(1))) - {"scratch"}
     if state.optimizer["state"] and set(state.optimizer["state"][0]) != names:
         raise LayerwiseError(
@@ -78,6 +84,8 @@ def restore(state, optimizer, early_stopping=None):
     optimizer.load_state_dict(state.optimizer)
     if early_stopping is not None and state.early_stopping is not None:
         early_stopping.load_state_dict(state.early_stopping)
+    if state.state is not None:
+        _set_state(state.model.network, state.state)
     for layer, generator in zip(_dropouts(state.model.network), state.dropout):
         layer.rng = _generator(generator)
     return _generator(state.shuffle)
@@ -115,8 +123,11 @@ class Checkpointer(Callback):
 def save_checkpoint(state, path):
     """Writes a TrainingState to ``path`` atomically."""
     tensors, metadata = model_parts(state.model, CHECKPOINT_FORMAT)
-    n = len(state.weights)  # the model's parameters come first, in parameters() order
-    tensors = [(name, w) for (name, _), w in zip(tensors, state.weights)] + tensors[n:]
+    net = state.model.network  # its values now give way to those the state kept
+    kept = dict(zip([name for name, _ in net.named_parameters()], state.weights))
+    if state.state is not None:
+        kept.update(zip([name for name, _ in net.named_state()], state.state))
+    tensors = [(name, kept.get(name, value)) for name, value in tensors]
     opt = dict(state.optimizer)
     arrays = opt.pop("state")
     names = sorted(arrays[0]) if arrays else []
@@ -126,9 +137,11 @@ def save_checkpoint(state, path):
     if state.early_stopping is not None:
         early = dict(state.early_stopping)
         best = early.pop("best_weights") or []
+        best_state = early.pop("best_state", None) or []
         early["best"] = None if not math.isfinite(early["best"]) else early["best"]
-        early["n_weights"] = len(best)
+        early["n_weights"], early["n_state"] = len(best), len(best_state)
         tensors += [(f"early_stopping.{i}", w) for i, w in enumerate(best)]
+        tensors += [(f"early_stopping.state.{i}", a) for i, a in enumerate(best_state)]
     training = {
         "epoch": state.epoch,
         "history": state.history.to_dict(),
@@ -189,6 +202,8 @@ def _training_json(meta, net):
         early = _object(early, "early stopping state")
         if early.get("n_weights") not in (0, len(net.parameters())):
             raise LayerwiseError("its early stopping weights do not match the parameters")
+        if early.get("n_state", 0) not in (0, len(net.named_state())):
+            raise LayerwiseError("its early stopping running statistics do not match the network's")
     return {**training, "optimizer": opt, "generators": generators, "early_stopping": early}
 
 
@@ -201,6 +216,9 @@ def _extra_shapes(training, net):
     early = training["early_stopping"]
     for i in range(early["n_weights"] if early else 0):
         extra[f"early_stopping.{i}"] = shapes[i]
+    state_shapes = [array.shape for _, array in net.named_state()]
+    for i in range(early.get("n_state", 0) if early else 0):
+        extra[f"early_stopping.state.{i}"] = state_shapes[i]
     return extra
 
 
@@ -224,6 +242,7 @@ def _state(model, training, arrays):
     return TrainingState(
         model=model,
         weights=[p.value for p in model.network.parameters()],
+        state=[array for _, array in model.network.named_state()],
         epoch=training["epoch"],
         history=_history(training.get("history"), training["epoch"]),
         optimizer=optimizer,
@@ -240,8 +259,9 @@ def _early_stopping(early, arrays):
     if not (best_epoch is None or type(best_epoch) is int) or type(wait) is not int or wait < 0:
         raise LayerwiseError("its early stopping counters are invalid")
     weights = [arrays[f"early_stopping.{i}"] for i in range(early["n_weights"])] or None
+    state = [arrays[f"early_stopping.state.{i}"] for i in range(early.get("n_state", 0))] or None
     return {"best": math.inf if best is None else float(best), "best_epoch": best_epoch, "wait": wait,
-            "best_weights": weights}  # fmt: skip
+            "best_weights": weights, "best_state": state}  # fmt: skip
 
 
 def _history(history, epoch):
@@ -280,6 +300,16 @@ def _object(value, what):
     if not isinstance(value, dict):
         raise LayerwiseError(f"its {what} is not a JSON object")
     return value
+
+
+def _set_state(net, values):
+    """Copies ``values`` into the network's state arrays, in named_state() order."""
+    arrays = [array for _, array in net.named_state()]
+    if len(values) != len(arrays) or any(v.shape != a.shape for v, a in zip(values, arrays)):
+        raise LayerwiseError("the training state does not match the network's running statistics")
+    for array, value in zip(arrays, values):
+        if array is not value:
+            np.copyto(array, value)
 
 
 def _dropouts(net):

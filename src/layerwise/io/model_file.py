@@ -1,12 +1,22 @@
 """Model files: the weights in the safetensors format, everything else as JSON metadata.
 
 A file is ``8-byte little-endian header length | JSON header | tensor bytes``. The header
-maps each tensor name ("0.weight", "0.bias", ..., "preprocessing.mean") to its dtype, shape
-and byte range, and holds ``__metadata__``: string values naming the format and its
-version, the package version, and JSON for the architecture, class labels, preprocessing
-and the user's metadata. Any safetensors reader can open the weights; ``load`` reads the
-file with NumPy and json only, never pickle, and checks every part of it against the
-architecture before building anything.
+maps each tensor name to its dtype, shape and byte range: the parameters ("0.weight",
+"0.bias", ...), the state that is not trained ("3.running_mean", "3.running_var" of a
+BatchNorm) and the preprocessing's ("preprocessing.mean"). It also holds
+``__metadata__``: string values naming the format and its version, the package version,
+and JSON for the architecture (the layers, the input shape of one example, the loss, the
+dtype), the class labels (null for a regression), the preprocessing and the user's
+metadata. Any safetensors reader can open the weights; ``load`` reads the file with NumPy
+and json only, never pickle, and checks every part of it against the architecture before
+building anything: each field of each layer, then the bytes the layers' tensors need
+against the file's size, then each tensor's name, dtype, shape and byte range.
+
+``LAYER_TYPES`` holds one entry per layer type: its JSON fields, how each is checked, how
+the layer is built from them; saving and loading both use it. Format version 1 covers
+every layer type and both losses: a reader of an older layerwise refuses a file with a
+layer type or a loss it does not know with one error, and reads every file it could read
+before, so that no file is ever misread.
 
 Where a command takes "a model file or a run directory", ``load_model_or_checkpoint``
 resolves it: a run directory's model.safetensors, or, for a run that did not finish and
@@ -17,8 +27,9 @@ epoch checkpointed). ``load`` stays strict: it reads model files only.
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +38,12 @@ from numpy.typing import ArrayLike
 
 from .._version import __version__
 from ..errors import LayerwiseError
-from ..nn.layers import Dropout, LeakyReLU, Linear, Parameter, ReLU, Sigmoid, Tanh, as_dtype
-from ..nn.losses import SoftmaxCrossEntropy
+from ..nn.conv import AvgPool2D, Conv2D, MaxPool2D
+from ..nn.layers import Dropout, Flatten, Layer, LeakyReLU, Linear, ReLU, Reshape, Sigmoid, Tanh, as_dtype
+from ..nn.losses import MeanSquaredError, SoftmaxCrossEntropy
 from ..nn.model import Model, Preprocessing
 from ..nn.network import Network
+from ..nn.normalization import BatchNorm
 from .atomic import write_atomic
 
 FORMAT = "layerwise-model"
@@ -42,7 +55,6 @@ MAX_HEADER = 16 * 2**20
 
 SAFETENSORS_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
 DTYPE_CODES = {"float32": "F32", "float64": "F64"}
-ACTIVATION_TYPES = {"Sigmoid": Sigmoid, "Tanh": Tanh, "ReLU": ReLU}
 
 
 # --- saving --------------------------------------------------------------------------
@@ -204,6 +216,7 @@ def model_parts(model, fmt=FORMAT):
     """
     net = model.network
     tensors = [(name, p.value) for name, p in net.named_parameters()]
+    tensors += net.named_state()  # BatchNorm's running statistics
     prep = model.preprocessing
     prep_json = None
     if prep is not None:
@@ -229,6 +242,9 @@ def model_parts(model, fmt=FORMAT):
 def architecture(net):
     """Return the JSON description of a network.
 
+    Each layer is described by the entry of its type in ``LAYER_TYPES``, which loading
+    reads back.
+
     Parameters
     ----------
     net : Network
@@ -237,13 +253,14 @@ def architecture(net):
     Returns
     -------
     dict
-        Its layers in order, the loss and the dtype: ``layers`` (one dict per layer, with
-        its ``type`` and its sizes or settings), ``loss`` and ``dtype``.
+        ``layers`` (one dict per layer, with its ``type`` and its sizes or settings),
+        ``input_shape`` (the shape of one example, a list), ``loss``
+        ("softmax_cross_entropy" or "mean_squared_error") and ``dtype``.
 
     Raises
     ------
     LayerwiseError
-        If the network has a layer that cannot be saved.
+        If the network has a layer or a loss that cannot be saved.
 
     Examples
     --------
@@ -255,31 +272,263 @@ def architecture(net):
     ['Linear', 'ReLU', 'Linear']
     >>> arch["layers"][0]
     {'type': 'Linear', 'n_in': 4, 'n_out': 8}
-    >>> arch["loss"], arch["dtype"]
-    ('softmax_cross_entropy', 'float32')
+    >>> arch["input_shape"], arch["loss"], arch["dtype"]
+    ([4], 'softmax_cross_entropy', 'float32')
+
+    Images, and a regression:
+
+    >>> layers = [lw.Reshape((1, 5, 4)), lw.Conv2D(1, 2, kernel_size=3, padding=1)]
+    >>> layers += [lw.Flatten(), lw.Linear(40, 1)]
+    >>> net = lw.Network(layers, loss=lw.MeanSquaredError())
+    >>> arch = architecture(net)
+    >>> conv = arch["layers"][1]
+    >>> conv["type"], conv["in_channels"], conv["out_channels"]
+    ('Conv2D', 1, 2)
+    >>> conv["kernel_size"], conv["stride"], conv["padding"]
+    ([3, 3], [1, 1], [1, 1])
+    >>> arch["layers"][0], arch["input_shape"], arch["loss"]
+    ({'type': 'Reshape', 'shape': [1, 5, 4]}, [20], 'mean_squared_error')
     """
+    loss = LOSS_NAMES.get(type(net.loss))
+    if loss is None:
+        raise LayerwiseError(f"cannot save a network with the loss {net.loss!r}")
     return {
         "layers": [_layer_json(layer) for layer in net.layers],
-        "loss": "softmax_cross_entropy",
+        "input_shape": list(net.input_shape),
+        "loss": loss,
         "dtype": net.dtype.name,
     }
 
 
+# --- the layer types: one entry each, for saving and for loading -----------------------
+
+
+def _positive(value, what):
+    if type(value) is not int or value < 1:
+        raise LayerwiseError(f"{what} must be a positive integer, not {value!r}")
+    return value
+
+
+def _pair(minimum):
+    """The check of a pair of ints, each at least ``minimum`` (sizes, strides, paddings)."""
+    words = "positive integers" if minimum == 1 else "non-negative integers"
+
+    def check(value, what):
+        if not (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(type(v) is int and v >= minimum for v in value)
+        ):
+            raise LayerwiseError(f"{what} must be two {words}, not {value!r}")
+        return tuple(value)
+
+    return check
+
+
+def _shape(value, what):
+    if not (isinstance(value, list) and value and all(type(v) is int and v >= 1 for v in value)):
+        raise LayerwiseError(f"{what} must be a list of positive integers, not {value!r}")
+    return tuple(value)
+
+
+def _number(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise LayerwiseError(f"{what} must be a finite number, not {value!r}")
+    return float(value)
+
+
+def _no_values(args):
+    return 0
+
+
+@dataclass(frozen=True)
+class LayerType:
+    """How one type of layer is saved and loaded: its entry in ``LAYER_TYPES``.
+
+    A layer is saved as ``{"type": name, field: value, ...}``, each field the layer's
+    attribute of that name (pairs as lists). Loading checks each field, then the bytes
+    that the layers' tensors need against the file's size, and only then builds them.
+
+    Parameters
+    ----------
+    cls : type
+        The layer's class; only layers of exactly this class are saved as this type.
+    fields : mapping of str to callable, optional
+        Each JSON field and its check, ``check(value, what) -> argument``, which raises a
+        LayerwiseError naming ``what`` for a value it refuses (a float where an int is
+        needed, a size below 1...). The arguments are the constructor's, by name.
+    values : callable, optional
+        ``values(args)``: the number of values of the layer's tensors in the file
+        (parameters and state), from the checked fields; default none.
+    build : callable, optional
+        ``build(args, dtype) -> layer``; default ``cls(**args)``.
+    check : callable, optional
+        ``check(layer) -> str or None``: what is wrong with the values read into the
+        layer, or None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.io.model_file import LAYER_TYPES
+    >>> kind = LAYER_TYPES["Linear"]
+    >>> kind.to_json("Linear", lw.Linear(3, 2))
+    {'type': 'Linear', 'n_in': 3, 'n_out': 2}
+    >>> args = kind.parse({"type": "Linear", "n_in": 3, "n_out": 2}, "layer 0 (Linear)")
+    >>> kind.values(args), kind.make(args, np.dtype("float64"))
+    (8, Linear(3, 2, dtype=float64))
+    >>> kind.parse({"type": "Linear", "n_in": 3.0, "n_out": 2}, "layer 0 (Linear)")
+    Traceback (most recent call last):
+    ...
+    layerwise.errors.LayerwiseError: layer 0 (Linear) n_in must be a positive integer, not 3.0
+    """
+
+    cls: type[Layer]
+    fields: Mapping[str, Callable[[Any, str], Any]] = dataclass_field(default_factory=dict)
+    values: Callable[[dict[str, Any]], int] = _no_values
+    build: Callable[[dict[str, Any], np.dtype], Layer] | None = None
+    check: Callable[[Layer], str | None] | None = None
+
+    def to_json(self, name, layer):
+        """Return the layer's JSON: its type, then its fields.
+
+        Parameters
+        ----------
+        name : str
+            The type's name in ``LAYER_TYPES``.
+        layer : Layer
+            A layer of the class ``cls``.
+
+        Returns
+        -------
+        dict
+            ``{"type": name, field: value, ...}``, pairs as lists.
+        """
+        out = {"type": name}
+        for key in self.fields:
+            value = getattr(layer, key)
+            out[key] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def parse(self, spec, what):
+        """Return the constructor's arguments from a layer's JSON, each field checked.
+
+        Parameters
+        ----------
+        spec : dict
+            The layer's JSON, as ``to_json`` writes it.
+        what : str
+            The layer in words, for the errors ("layer 3 (Conv2D)").
+
+        Returns
+        -------
+        dict
+            The arguments by name.
+
+        Raises
+        ------
+        LayerwiseError
+            If a field is missing, unknown, or refused by its check.
+        """
+        unknown = sorted(set(spec) - {"type", *self.fields})
+        if unknown:
+            raise LayerwiseError(f"{what} has an unknown field {unknown[0]!r}")
+        args = {}
+        for key, check in self.fields.items():
+            if key not in spec:
+                raise LayerwiseError(f"{what} lacks its field {key!r}")
+            args[key] = check(spec[key], f"{what} {key}")
+        return args
+
+    def make(self, args, dtype):
+        """Return the layer of ``parse``'s arguments, in ``dtype``.
+
+        Its parameters and state hold initial values, which loading then overwrites with
+        the file's.
+
+        Parameters
+        ----------
+        args : dict
+            The arguments ``parse`` returned.
+        dtype : numpy dtype
+            float32 or float64.
+
+        Returns
+        -------
+        Layer
+            A new layer.
+
+        Raises
+        ------
+        LayerwiseError
+            If the constructor refuses the arguments (a dropout probability of 2...).
+        """
+        return self.cls(**args) if self.build is None else self.build(args, dtype)
+
+
+def _running_var(layer):
+    if (layer.running_var < 0).any():
+        return "its running_var has negative values"
+    return None
+
+
+POOL_FIELDS = {"kernel_size": _pair(1), "stride": _pair(1)}
+
+LAYER_TYPES = {
+    "Linear": LayerType(
+        Linear,
+        {"n_in": _positive, "n_out": _positive},
+        values=lambda a: (a["n_in"] + 1) * a["n_out"],
+        build=lambda a, dtype: Linear(a["n_in"], a["n_out"], dtype=dtype, seed=0),
+    ),
+    "Sigmoid": LayerType(Sigmoid),
+    "Tanh": LayerType(Tanh),
+    "ReLU": LayerType(ReLU),
+    "LeakyReLU": LayerType(LeakyReLU, {"negative_slope": _number}),
+    "Dropout": LayerType(Dropout, {"p": _number}),
+    "Conv2D": LayerType(
+        Conv2D,
+        {
+            "in_channels": _positive,
+            "out_channels": _positive,
+            "kernel_size": _pair(1),
+            "stride": _pair(1),
+            "padding": _pair(0),
+        },
+        values=lambda a: a["out_channels"] * (a["in_channels"] * math.prod(a["kernel_size"]) + 1),
+        build=lambda a, dtype: Conv2D(**a, dtype=dtype, seed=0),
+    ),
+    "MaxPool2D": LayerType(MaxPool2D, POOL_FIELDS),
+    "AvgPool2D": LayerType(AvgPool2D, POOL_FIELDS),
+    "BatchNorm": LayerType(
+        BatchNorm,
+        {"num_features": _positive, "momentum": _number, "eps": _number},
+        values=lambda a: 4 * a["num_features"],  # gamma, beta, running_mean, running_var
+        build=lambda a, dtype: BatchNorm(**a, dtype=dtype),
+        check=_running_var,
+    ),
+    "Reshape": LayerType(Reshape, {"shape": _shape}),
+    "Flatten": LayerType(Flatten),
+}
+"""Every layer type a model file holds, by the name it has there ("type" in the JSON)."""
+
+TYPE_NAMES = {kind.cls: name for name, kind in LAYER_TYPES.items()}
+LOSSES = {"softmax_cross_entropy": SoftmaxCrossEntropy, "mean_squared_error": MeanSquaredError}
+LOSS_NAMES = {cls: name for name, cls in LOSSES.items()}
+
+
 def _layer_json(layer):
-    if isinstance(layer, Linear):
-        return {"type": "Linear", "n_in": layer.n_in, "n_out": layer.n_out}
-    if isinstance(layer, LeakyReLU):
-        return {"type": "LeakyReLU", "negative_slope": layer.negative_slope}
-    if isinstance(layer, Dropout):
-        return {"type": "Dropout", "p": layer.p}
-    for name, cls in ACTIVATION_TYPES.items():
-        if type(layer) is cls:
-            return {"type": name}
-    raise LayerwiseError(f"cannot save a network with a {type(layer).__name__} layer")
+    name = TYPE_NAMES.get(type(layer))
+    if name is None:
+        raise LayerwiseError(f"cannot save a network with a {type(layer).__name__} layer")
+    return LAYER_TYPES[name].to_json(name, layer)
 
 
 def _classes_json(classes):
-    """Labels as a JSON list plus the NumPy dtype to restore them with."""
+    """Labels as a JSON list plus the NumPy dtype to restore them with; None (a
+    regression's) as null."""
+    if classes is None:
+        return None
     kind = classes.dtype.kind
     dtype = classes.dtype.str if kind in "biufU" else "object"
     values = classes.tolist()
@@ -696,11 +945,11 @@ def _parse(f, fmt, extra_tensors):
         raise _Invalid("the file changed while it was read")
     arrays = {name: _array(data, entry, name) for name, entry in entries.items()}
     net.set_weights([arrays[name] for name, _ in net.named_parameters()])
+    _restore_state(net, arrays)
     try:
         prep = _preprocessing(meta["preprocessing"], arrays)
-        model = Model(
-            net, classes=_restore_classes(meta["classes"]), preprocessing=prep, metadata=meta["metadata"]
-        )
+        classes = _restore_classes(meta["classes"], net.loss.classifier)
+        model = Model(net, classes=classes, preprocessing=prep, metadata=meta["metadata"])
     except LayerwiseError as e:
         raise _Invalid(str(e)) from None
     return model, {name: arrays[name] for name in extra}, meta["raw"]
@@ -740,66 +989,44 @@ def _metadata(header, fmt):
 
 
 def _network(arch, data_size):
+    """The network an architecture describes, its fields checked and the bytes of its
+    tensors compared with the file's data before any layer is built."""
     if not isinstance(arch, dict) or not isinstance(arch.get("layers"), list):
         raise _Invalid("its architecture has no list of layers")
-    if arch.get("loss") != "softmax_cross_entropy":
-        raise _Invalid(f"its loss {arch.get('loss')!r} is unknown")
+    loss = arch.get("loss")
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise _Invalid(f"its loss {loss!r} is unknown")
     try:
         dtype = as_dtype(arch.get("dtype"))
-        needed = _parameter_bytes(arch["layers"], dtype)
+        specs = [_layer_spec(spec, i) for i, spec in enumerate(arch["layers"])]
+        input_shape = arch.get("input_shape")  # absent from the files of layerwise 0.1
+        if input_shape is not None:
+            input_shape = _shape(input_shape, "input_shape")
+        needed = sum(kind.values(args) for kind, args in specs) * dtype.itemsize
         if needed > data_size:
             raise _Invalid(f"its architecture needs {needed} bytes of weights but the file has {data_size}")
-        layers = [_layer(spec, dtype) for spec in arch["layers"]]
-        return Network(layers, loss=SoftmaxCrossEntropy())
+        layers = [kind.make(args, dtype) for kind, args in specs]
+        return Network(layers, loss=LOSSES[loss](), input_shape=input_shape)
     except (LayerwiseError, TypeError, ValueError, KeyError) as e:
         raise _Invalid(f"its architecture is invalid: {e}") from None
 
 
-def _parameter_bytes(layers, dtype):
-    """The bytes the Linear layers' weights and biases take, before anything is allocated."""
-    total = 0
-    for spec in layers:
-        if isinstance(spec, dict) and spec.get("type") == "Linear":
-            n_in, n_out = spec.get("n_in"), spec.get("n_out")
-            if type(n_in) is int and type(n_out) is int and n_in > 0 and n_out > 0:
-                total += (n_in + 1) * n_out * dtype.itemsize
-    return total
-
-
-def _layer(spec, dtype):
+def _layer_spec(spec, i):
+    """(LayerType, checked constructor arguments) of layer ``i``'s JSON."""
     if not isinstance(spec, dict):
-        raise LayerwiseError(f"layer {spec!r} is not an object")
-    kind = spec.get("type")
-    if kind == "Linear":
-        n_in, n_out = spec["n_in"], spec["n_out"]
-        if not all(type(v) is int for v in (n_in, n_out)):
-            raise LayerwiseError(f"Linear sizes must be integers, not {n_in!r}x{n_out!r}")
-        layer = Linear.__new__(Linear)  # weights come from the file: no initialisation
-        layer.n_in, layer.n_out, layer.init = n_in, n_out, "glorot_uniform"
-        if n_in < 1 or n_out < 1:
-            raise LayerwiseError(f"Linear sizes {n_in}x{n_out} are out of range")
-        layer.weight = Parameter("weight", np.zeros((n_in, n_out), dtype), decay=True)
-        layer.bias = Parameter("bias", np.zeros(n_out, dtype), decay=False)
-        return layer
-    if kind == "LeakyReLU":
-        return LeakyReLU(_number(spec["negative_slope"]))
-    if kind == "Dropout":
-        return Dropout(_number(spec["p"]))
-    if kind in ACTIVATION_TYPES:
-        return ACTIVATION_TYPES[kind]()
-    raise LayerwiseError(f"unknown layer type {kind!r}")
-
-
-def _number(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise LayerwiseError(f"{value!r} is not a number")
-    return float(value)
+        raise LayerwiseError(f"layer {i} {spec!r} is not an object")
+    name = spec.get("type")
+    if not isinstance(name, str) or name not in LAYER_TYPES:
+        raise LayerwiseError(f"unknown layer type {name!r}")
+    kind = LAYER_TYPES[name]
+    return kind, kind.parse(spec, f"layer {i} ({name})")
 
 
 def _expected_tensors(header, net, meta):
     """{name: (shape, dtype code)} of the tensors the architecture and preprocessing need."""
     dtype_code = DTYPE_CODES[net.dtype.name]
     expected = {name: (p.value.shape, dtype_code) for name, p in net.named_parameters()}
+    expected.update({name: (a.shape, dtype_code) for name, a in net.named_state()})
     prep = meta["preprocessing"]
     for field in ("mean", "std"):
         if isinstance(prep, dict) and f"preprocessing.{field}" in header:
@@ -875,7 +1102,23 @@ def _preprocessing(prep, arrays):
     return Preprocessing(**fields)
 
 
-def _restore_classes(classes):
+def _restore_state(net, arrays):
+    """Writes the state tensors into the layers' own arrays, then checks each layer."""
+    for name, array in net.named_state():
+        np.copyto(array, arrays[name])
+    for i, layer in enumerate(net.layers):
+        name = TYPE_NAMES[type(layer)]
+        check = LAYER_TYPES[name].check
+        problem = None if check is None else check(layer)
+        if problem:
+            raise _Invalid(f"layer {i} ({name}): {problem}")
+
+
+def _restore_classes(classes, classifier):
+    if not classifier:
+        if classes is not None:
+            raise _Invalid("it is a regression model (mean_squared_error) but has class labels")
+        return None
     if not isinstance(classes, dict) or not isinstance(classes.get("values"), list):
         raise _Invalid("its class labels are not a list")
     values, dtype = classes["values"], classes.get("dtype")
