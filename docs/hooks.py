@@ -17,7 +17,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[1]
-SKLEARN = ("layerwise.sklearn", ["LayerwiseClassifier"])
+SKLEARN = ("layerwise.sklearn", ["LayerwiseClassifier", "LayerwiseRegressor"])
 
 
 def public_names():

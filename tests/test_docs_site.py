@@ -33,7 +33,10 @@ def site(tmp_path_factory):
 @pytest.mark.slow
 def test_the_api_reference_covers_every_public_name(site):
     page = (site / "api" / "index.html").read_text()
-    for name in [n for n in layerwise.__all__ if not n.startswith("_")] + ["LayerwiseClassifier"]:
+    for name in [n for n in layerwise.__all__ if not n.startswith("_")] + [
+        "LayerwiseClassifier",
+        "LayerwiseRegressor",
+    ]:
         assert f'id="layerwise.{name}"' in page or f'id="layerwise.sklearn.{name}"' in page, name
 
 

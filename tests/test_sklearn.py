@@ -7,53 +7,88 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_friedman1,
+)
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
-from sklearn.neural_network import MLPClassifier
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_score, train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import layerwise as lw
 import layerwise.sklearn
 from layerwise.nn.config import DEFAULTS, resolve_batch_size
-from layerwise.sklearn import LayerwiseClassifier
+from layerwise.sklearn import LayerwiseClassifier, LayerwiseRegressor
 
 CHECK_SCRIPT = """
 import json, sys
 from sklearn.utils.estimator_checks import check_estimator
-from layerwise.sklearn import LayerwiseClassifier
-results = check_estimator(LayerwiseClassifier(**json.loads(sys.argv[1])), on_fail=None)
+import layerwise.sklearn
+estimator = getattr(layerwise.sklearn, sys.argv[1])(**json.loads(sys.argv[2]))
+results = check_estimator(estimator, on_fail=None)
 print(json.dumps([[r["check_name"], r["status"], str(r["exception"])[:500]] for r in results]))
 """
 
 
 @pytest.mark.parametrize(
-    "params",
+    "estimator, params",
     [
-        {},  # the defaults: hidden layers and batch size "auto"
-        {"hidden_layer_sizes": [16], "max_iter": 30, "learning_rate_init": 0.02, "random_state": 0},
-        {
-            "hidden_layer_sizes": [12, 8],
-            "activation": "tanh",
-            "output_activation": "sigmoid",
-            "solver": "sgd",
-            "learning_rate_init": 0.1,
-            "early_stopping": True,
-            "dropout": 0.1,
-            "dtype": "float64",
-            "max_iter": 30,
-            "random_state": 0,
-        },
+        ("LayerwiseClassifier", {}),  # the defaults: hidden layers and batch size "auto"
+        (
+            "LayerwiseClassifier",
+            {"hidden_layer_sizes": [16], "max_iter": 30, "learning_rate_init": 0.02, "random_state": 0},
+        ),
+        (
+            "LayerwiseClassifier",
+            {
+                "hidden_layer_sizes": [12, 8],
+                "activation": "tanh",
+                "output_activation": "sigmoid",
+                "solver": "sgd",
+                "learning_rate_init": 0.1,
+                "early_stopping": True,
+                "dropout": 0.1,
+                "dtype": "float64",
+                "max_iter": 30,
+                "random_state": 0,
+            },
+        ),
+        ("LayerwiseRegressor", {}),
+        (
+            "LayerwiseRegressor",
+            {"hidden_layer_sizes": [16], "max_iter": 30, "learning_rate_init": 0.02, "random_state": 0},
+        ),
+        (
+            "LayerwiseRegressor",
+            {
+                "hidden_layer_sizes": [12, 8],
+                "activation": "tanh",
+                "solver": "sgd",
+                "learning_rate_init": 0.01,
+                "early_stopping": True,
+                "dropout": 0.1,
+                "dtype": "float64",
+                "max_iter": 30,
+                "random_state": 0,
+            },
+        ),
     ],
 )
 @pytest.mark.slow
-def test_scikit_learn_check_estimator_passes_every_check(params):
+def test_scikit_learn_check_estimator_passes_every_check(estimator, params):
     # In a fresh process with SCIPY_ARRAY_API=1, which scikit-learn's array API check needs
     # (it reads the setting when SciPy is first imported); no check is skipped.
     env = {**os.environ, "SCIPY_ARRAY_API": "1"}
     out = subprocess.run(
-        [sys.executable, "-c", CHECK_SCRIPT, json.dumps(params)],
+        [sys.executable, "-c", CHECK_SCRIPT, estimator, json.dumps(params)],
         env=env,
         capture_output=True,
         text=True,
@@ -61,6 +96,8 @@ def test_scikit_learn_check_estimator_passes_every_check(params):
     )
     results = json.loads(out.stdout.strip().splitlines()[-1])
     assert len(results) > 50
+    if estimator == "LayerwiseRegressor":  # the regressor's own checks ran
+        assert {"check_regressors_train", "check_regressor_multioutput"} <= {r[0] for r in results}
     not_passed = [r for r in results if r[1] != "passed"]
     assert not not_passed
 
@@ -279,3 +316,177 @@ def test_cross_validated_accuracy_matches_mlpclassifier(dataset, solver):
         theirs = cross_val_score(make_pipeline(StandardScaler(), MLPClassifier(**settings)), X, y, cv=cv)
     print(f"{dataset} {solver}: layerwise {ours.mean():.3f}, MLPClassifier {theirs.mean():.3f}")
     assert ours.mean() >= theirs.mean() - 0.03
+
+
+# --- regression -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def friedman():
+    X, y = make_friedman1(n_samples=300, noise=0.5, random_state=0)
+    return X, (y - y.mean()) / y.std()
+
+
+def small_regressor(**params):
+    settings = {"hidden_layer_sizes": (32,), "max_iter": 60, "learning_rate_init": 0.01, "random_state": 0}
+    return LayerwiseRegressor(**{**settings, **params})
+
+
+def test_regressor_has_the_classifiers_parameters_but_the_output_activation():
+    ours = LayerwiseRegressor().get_params()
+    assert set(ours) == set(LayerwiseClassifier().get_params()) - {"output_activation"}
+    assert {k: v for k, v in LayerwiseClassifier().get_params().items() if k in ours} == ours
+    assert not hasattr(LayerwiseRegressor(), "predict_proba")
+    assert LayerwiseRegressor.load.__func__ is LayerwiseClassifier.load.__func__  # one code path
+
+
+def test_regressor_fits_one_target_and_scores_r2(friedman):
+    X, y = friedman
+    reg = small_regressor().fit(X, y)
+    assert reg.n_outputs_ == 1 and reg.n_features_in_ == 10 and reg.n_iter_ == len(reg.loss_curve_)
+    assert reg.loss_curve_[-1] < reg.loss_curve_[0] / 5
+    net = reg.network_
+    assert isinstance(net.loss, lw.MeanSquaredError) and isinstance(net.layers[-1], lw.Linear)  # no head
+    assert net.sizes == [10, 32, 1] and net.dtype == np.float32
+    predicted = reg.predict(X)
+    assert predicted.shape == (300,) and predicted.dtype == np.float64
+    assert reg.score(X, y) == pytest.approx(r2_score(y, predicted)) and reg.score(X, y) > 0.9
+    assert reg.validation_scores_ is None and reg.best_validation_score_ is None
+
+
+def test_regressor_predicts_the_shape_of_y(friedman):
+    X, y = friedman
+    Y = np.column_stack([y, X[:, 0] * X[:, 1], -y])
+    reg = small_regressor().fit(X, Y)
+    assert reg.n_outputs_ == 3 and reg.network_.n_outputs == 3 and reg.predict(X).shape == (300, 3)
+    assert reg.score(X, Y) == pytest.approx(r2_score(Y, reg.predict(X))) and reg.score(X, Y) > 0.8
+    # a column y stays a column, as LinearRegression keeps it; a 1-D y gives 1-D predictions
+    column = small_regressor(max_iter=2).fit(X, y[:, None])
+    assert column.n_outputs_ == 1 and column.predict(X).shape == (300, 1)
+    np.testing.assert_array_equal(column.predict(X).ravel(), small_regressor(max_iter=2).fit(X, y).predict(X))
+
+
+def test_regressor_early_stopping_scores_r2_and_keeps_the_best_weights(friedman):
+    X, y = friedman
+    reg = small_regressor(early_stopping=True, n_iter_no_change=3, max_iter=200, learning_rate_init=0.03)
+    reg.fit(X, y)
+    assert reg.n_iter_ < 200 and len(reg.validation_scores_) == reg.n_iter_
+    assert reg.best_validation_score_ == max(reg.validation_scores_) > 0.8
+    # the validation set is MLPRegressor's: train_test_split with the random_state
+    _, X_val, _, y_val = train_test_split(X, y, test_size=0.1, random_state=0)
+    assert reg.score(X_val, y_val) == pytest.approx(reg.best_validation_score_, abs=1e-5)
+    again = small_regressor(early_stopping=True, n_iter_no_change=3, max_iter=200, learning_rate_init=0.03)
+    np.testing.assert_array_equal(again.fit(X, y).predict(X), reg.predict(X))
+
+
+def test_regressor_warm_start_and_partial_fit_keep_the_number_of_outputs(friedman):
+    X, y = friedman
+    reg = small_regressor(warm_start=True, max_iter=3, tol=0).fit(X, y)
+    first = reg.network_
+    reg.fit(X, y)
+    assert reg.network_ is first and reg.n_iter_ == 6
+    with pytest.raises(ValueError, match="2 targets per example but the regressor was fitted with 1"):
+        reg.fit(X, np.column_stack([y, y]))
+    online = small_regressor()
+    for start in range(0, 300, 100):
+        online.partial_fit(X[start : start + 100], y[start : start + 100])
+    assert online.n_iter_ == 3 and len(online.loss_curve_) == 3
+    with pytest.raises(ValueError, match="features"):
+        online.partial_fit(X[:, :3], y)
+    with pytest.raises(ValueError, match="targets per example"):
+        online.partial_fit(X, np.column_stack([y, y]))
+
+
+def test_regressor_refuses_what_is_not_a_regression(friedman):
+    X, y = friedman
+    with pytest.raises(ValueError):
+        small_regressor().fit(X, np.where(y > 0, "high", "low"))
+    with pytest.raises(ValueError, match="NaN"):
+        small_regressor().fit(X, np.where(y > 2, np.nan, y))
+    for params in [{"solver": "lbfgs"}, {"hidden_layer_sizes": (0,)}, {"dtype": "float16"}, {"verbose": 3}]:
+        with pytest.raises(ValueError):
+            small_regressor(**params).fit(X, y)
+
+
+def test_regressor_verbose_lines_show_losses_without_accuracy(friedman, capsys):
+    X, y = friedman
+    reg = small_regressor(max_iter=2, tol=0, verbose=2).fit(X, y)
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[:2] for line in out] == [
+        [f"epoch {epoch}/2", f"loss {loss:.4f}"] for epoch, loss in enumerate(reg.loss_curve_, 1)
+    ]
+    assert "acc" not in "".join(out)
+
+
+def test_regressor_save_and_load(friedman, tmp_path):
+    X, y = friedman
+    one = small_regressor(max_iter=5).fit(X, y)
+    two = small_regressor(max_iter=5, dtype="float64").fit(X, np.column_stack([y, -y]))
+    for reg, name in [(one, "one"), (two, "two")]:
+        path = reg.save(tmp_path / f"{name}.safetensors")
+        again = LayerwiseRegressor.load(path)
+        assert again.n_outputs_ == reg.n_outputs_ and again.max_iter == 5 and again.loss_curve_ == []
+        assert again.predict(X).shape == reg.predict(X).shape
+        np.testing.assert_allclose(again.predict(X), reg.predict(X))
+        model = lw.load(path)
+        assert model.classes is None and model.metadata["estimator"]["dtype"] == reg.dtype
+        np.testing.assert_allclose(model.predict(X).reshape(reg.predict(X).shape), reg.predict(X), atol=1e-5)
+        with pytest.raises(lw.LayerwiseError, match="regression network; load it with LayerwiseRegressor"):
+            LayerwiseClassifier.load(path)
+    clf = small(max_iter=2).fit(X, y > 0)
+    with pytest.raises(lw.LayerwiseError, match="classifier's network; load it with LayerwiseClassifier"):
+        LayerwiseRegressor.load(clf.save(tmp_path / "clf.safetensors"))
+    # a network lw.save wrote without the estimator's metadata: 1-D predictions for one output
+    net = lw.Network([lw.Linear(10, 1, seed=0)], loss=lw.MeanSquaredError())
+    loaded = LayerwiseRegressor.load(lw.save(net, tmp_path / "net.safetensors"))
+    assert loaded.predict(X).shape == (300,) and loaded.get_params() == LayerwiseRegressor().get_params()
+
+
+def test_regressor_in_pipelines_grid_searches_and_target_transforms():
+    X, y = load_diabetes(return_X_y=True)
+    model = TransformedTargetRegressor(
+        make_pipeline(StandardScaler(), small_regressor(alpha=1e-3)), transformer=StandardScaler()
+    )
+    assert cross_val_score(model, X, y, cv=3).mean() > 0.3
+    grid = GridSearchCV(
+        make_pipeline(StandardScaler(), small_regressor()),
+        {"layerwiseregressor__alpha": [1e-3, 1.0], "layerwiseregressor__activation": ["relu", "tanh"]},
+        cv=3,
+    )
+    grid.fit(X, (y - y.mean()) / y.std())
+    assert set(grid.best_params_) == {"layerwiseregressor__alpha", "layerwiseregressor__activation"}
+
+
+REGRESSION_DATASETS = {
+    "diabetes": lambda: load_diabetes(return_X_y=True),
+    "friedman1": lambda: make_friedman1(n_samples=500, noise=1.0, random_state=0),
+}
+
+
+@pytest.mark.parametrize("dataset", REGRESSION_DATASETS)
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.slow
+def test_cross_validated_r2_matches_mlpregressor(dataset, solver):
+    X, y = REGRESSION_DATASETS[dataset]()
+    settings = dict(
+        hidden_layer_sizes=(32,),
+        activation="relu",
+        solver=solver,
+        alpha=1e-3,
+        learning_rate_init=0.01,
+        max_iter=60,
+        batch_size=32,
+        random_state=0,
+    )
+    cv = KFold(3, shuffle=True, random_state=0)
+
+    def scores(regressor):
+        model = make_pipeline(StandardScaler(), regressor)
+        return cross_val_score(TransformedTargetRegressor(model, transformer=StandardScaler()), X, y, cv=cv)
+
+    ours = scores(LayerwiseRegressor(**settings, init="glorot_uniform"))  # MLPRegressor's initialisation
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = scores(MLPRegressor(**settings))
+    print(f"{dataset} {solver}: layerwise {ours.mean():.3f}, MLPRegressor {theirs.mean():.3f}")
+    assert ours.mean() >= theirs.mean() - 0.05

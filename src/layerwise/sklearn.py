@@ -1,28 +1,389 @@
-"""LayerwiseClassifier: a scikit-learn estimator around a layerwise Network.
+"""LayerwiseClassifier and LayerwiseRegressor: scikit-learn estimators around a layerwise
+Network.
 
-The parameters are MLPClassifier's where they mean the same thing (``alpha`` is the
-tutorial's lambda: the loss gets alpha/(2N) sum ||W||^2 with N the batch size, as in both),
-plus the project's ``output_activation``, ``dropout``, ``dtype`` and ``init``.
+The parameters are MLPClassifier's and MLPRegressor's where they mean the same thing
+(``alpha`` is the tutorial's lambda: the loss gets alpha/(2N) sum ||W||^2 with N the batch
+size, as in both), plus the project's ``dropout``, ``dtype`` and ``init`` (and the
+classifier's ``output_activation``). The two estimators share one base class: the
+parameters and their checks, the training loop, prediction in float64 and model files.
 """
 
+import warnings
 from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, MultiOutputMixin, RegressorMixin
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import LayerwiseError
-from .nn import EarlyStopping, History, fit
+from .nn import EarlyStopping, History, MeanSquaredError, Network, fit
 from .nn.config import AUTO, DEFAULTS, TrainConfig
 from .nn.model import Model
 
 
-class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
+class _LayerwiseEstimator(BaseEstimator):
+    """What LayerwiseClassifier and LayerwiseRegressor share: the parameters and their
+    checks, the network's settings, the training loop (early stopping on the validation
+    score included), prediction in float64 and model files. The subclasses say what the
+    targets are, which network they train and how a validation set is scored."""
+
+    def __init__(
+        self,
+        hidden_layer_sizes=DEFAULTS.hidden,
+        activation=DEFAULTS.activation,
+        *,
+        solver=DEFAULTS.optimizer,
+        alpha=DEFAULTS.l2,
+        batch_size=DEFAULTS.batch_size,
+        learning_rate_init=DEFAULTS.lr,
+        max_iter=DEFAULTS.epochs,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=0,
+        warm_start=False,
+        momentum=DEFAULTS.momentum,
+        nesterovs_momentum=DEFAULTS.nesterov,
+        early_stopping=DEFAULTS.early_stopping,
+        validation_fraction=DEFAULTS.validation,
+        beta_1=DEFAULTS.beta1,
+        beta_2=DEFAULTS.beta2,
+        epsilon=DEFAULTS.eps,
+        n_iter_no_change=DEFAULTS.patience,
+        dropout=DEFAULTS.dropout,
+        dtype=DEFAULTS.dtype,
+        init=DEFAULTS.init,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.dropout = dropout
+        self.dtype = dtype
+        self.init = init
+
+    # --- what the subclasses define ---------------------------------------------------
+
+    def _targets(self, y: NDArray[Any], first: bool) -> NDArray[Any]:
+        """y as the network trains on it; ``first``: the first training, which sets what the
+        targets are (the classes, the number of outputs)."""
+        raise NotImplementedError
+
+    def _network(self, n_features: int) -> Network:
+        """A new network for inputs of ``n_features`` and the targets of ``_targets``."""
+        raise NotImplementedError
+
+    def _validation_score(self, y: NDArray[Any], outputs: NDArray[Any]) -> float:
+        """The score of the network's outputs on a validation set (higher is better)."""
+        raise NotImplementedError
+
+    def _model_parts(self) -> tuple[NDArray[Any] | None, dict[str, Any]]:
+        """The class labels (None for a regression) and metadata a model file keeps."""
+        raise NotImplementedError
+
+    def _restore(self, model: Model, path: str | Path) -> None:
+        """Set the fitted attributes that ``_targets`` sets, from a model file's Model."""
+        raise NotImplementedError
+
+    _stratify = False  # whether the early-stopping split keeps each class's share
+    _y_options: dict[str, Any] = {}  # validate_data's options for y
+
+    # --- training -----------------------------------------------------------------------
+
+    def _fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+        warm = self.warm_start and hasattr(self, "network_")
+        X, y = validate_data(self, X, y, reset=not warm, dtype=(np.float64, np.float32), **self._y_options)
+        self._check_params()
+        targets = self._targets(y, first=not warm)
+        if not warm:
+            self._start(X.shape[1])
+        self._optimizer = self._make_optimizer()
+        return self._train(X, targets, self.max_iter, stopping=True)
+
+    def _start(self, n_features):
+        self.network_ = self._network(n_features)
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = None
+        self.n_iter_ = 0
+
+    def _train(self, X, y, epochs, stopping):
+        seed = self._seed()
+        validation, callbacks = None, []
+        if stopping and self.early_stopping:
+            X, y, validation = _validation_split(X, y, self.validation_fraction, seed, self._stratify)
+            callbacks.append(
+                _ValidationScore(*validation, self._validation_score, self.n_iter_no_change, self.tol)
+            )
+        elif stopping:
+            callbacks.append(
+                EarlyStopping("train_loss", self.n_iter_no_change, self.tol, restore_best_weights=False)
+            )
+        try:
+            history = fit(
+                self.network_,
+                X,
+                y,
+                optimizer=self._optimizer,
+                epochs=epochs,
+                batch_size=self.batch_size,  # "auto": resolved by fit from len(X)
+                l2=self.alpha,
+                validation_data=validation,
+                seed=seed,
+                shuffle=self.shuffle,
+                callbacks=callbacks,
+                start_epoch=self.n_iter_,
+                history=History(),
+                check_classes=stopping,  # one batch of partial_fit may hold a single class
+                verbose=self.verbose,
+            )
+        except LayerwiseError as e:
+            raise ValueError(str(e)) from None
+        self.loss_curve_ = [*self.loss_curve_, *history.train_loss]
+        self.n_iter_ += history.epochs
+        if validation is not None:
+            self.validation_scores_ = [*(self.validation_scores_ or []), *callbacks[0].scores]
+            self.best_validation_score_ = max(self.validation_scores_, key=_nan_lowest)
+        return self
+
+    def _make_optimizer(self):
+        return self._config().make_optimizer()
+
+    def _output_activation(self) -> str | None:
+        return None  # the classifier's is a parameter
+
+    def _config(self):
+        """The TrainConfig of these parameters (which checks them)."""
+        return TrainConfig(
+            hidden=self._hidden(), activation=self.activation,
+            output_activation=self._output_activation(), init=self.init, dropout=self.dropout,
+            dtype=self.dtype, optimizer=self.solver, lr=self.learning_rate_init, momentum=self.momentum,
+            nesterov=self.nesterovs_momentum, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon,
+            l2=self.alpha, batch_size=self.batch_size,
+            epochs=self.max_iter, early_stopping=self.early_stopping, patience=self.n_iter_no_change,
+            validation=self.validation_fraction, seed=self._seed(),
+        )  # fmt: skip
+
+    def _seed(self):
+        if isinstance(self.random_state, (int, np.integer)):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(2**31 - 1))
+
+    def _hidden(self):
+        """``hidden_layer_sizes`` as the ``hidden`` setting: "auto", or a tuple of ints."""
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, str) and sizes == AUTO:
+            return AUTO
+        if isinstance(sizes, str):
+            raise ValueError(f"hidden_layer_sizes must be positive integers or 'auto', got {sizes!r}")
+        sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
+        if not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
+        return tuple(int(s) for s in sizes)
+
+    def _check_params(self):
+        if not (isinstance(self.verbose, bool) or self.verbose in (0, 1, 2)):
+            raise ValueError(f"verbose must be 0, 1, 2 or a bool, got {self.verbose!r}")
+        if self.batch_size not in ("auto", None) and not (
+            isinstance(self.batch_size, (int, np.integer)) and self.batch_size > 0
+        ):
+            raise ValueError(
+                f"batch_size must be 'auto', None or a positive integer, got {self.batch_size!r}"
+            )
+        self._config()  # every other parameter is checked as a training setting
+
+    # --- prediction -------------------------------------------------------------------
+
+    def _outputs(self, X):
+        """The network's outputs for X, computed in float64 (so that they do not depend on
+        how the rows are batched), in inference mode."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        net = self.network_ if self.network_.dtype == np.float64 else self.network_.astype("float64")
+        return net.eval().forward(net.check_X(X)).copy()
+
+    # --- models -----------------------------------------------------------------------
+
+    def to_model(self) -> Model:
+        """Return the fitted network with its settings (and labels), as a layerwise Model.
+
+        The Model shares the estimator's Network. Its metadata holds the constructor's
+        parameters (all but ``random_state``) under "estimator", which ``load`` reads back.
+
+        Returns
+        -------
+        Model
+            The network, no preprocessing; a classifier's ``classes_`` as its labels, a
+            regressor's network without labels.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseClassifier, LayerwiseRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> y = np.where(X[:, 0] > 0.5, "high", "low")
+        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+        >>> model = clf.to_model()
+        >>> model.classes.tolist(), model.metadata["estimator"]["hidden_layer_sizes"]
+        (['high', 'low'], [8])
+        >>> bool(np.array_equal(model.predict(X), clf.predict(X)))
+        True
+        >>> reg = LayerwiseRegressor((8,), max_iter=3, random_state=0).fit(X, X[:, 0] - X[:, 1])
+        >>> model = reg.to_model()
+        >>> model.classes is None, model.predict(X).shape  # the network's outputs
+        (True, (60, 1))
+        """
+        check_is_fitted(self)
+        params = {k: v for k, v in self.get_params().items() if k != "random_state"}
+        hidden = self._hidden()
+        params["hidden_layer_sizes"] = hidden if hidden == AUTO else list(hidden)
+        classes, metadata = self._model_parts()
+        return Model(self.network_, classes=classes, metadata={"estimator": params, **metadata})
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted estimator as a layerwise model file (see ``lw.save``).
+
+        The file holds ``to_model()``: the network, the labels of a classifier and the
+        constructor's parameters; the estimator's ``load`` and ``lw.load`` read it.
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write (exactly this name, atomically); its folder must exist.
+
+        Returns
+        -------
+        Path
+            ``path``, as a Path.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the estimator is not fitted.
+        LayerwiseError
+            If the file cannot be written, or a label is neither a string nor a number.
+
+        Examples
+        --------
+        >>> import os
+        >>> import tempfile
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> y = (X[:, 0] > 0.5).astype(int)
+        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = clf.save(os.path.join(folder, "clf.safetensors"))
+        ...     model = lw.load(path)
+        >>> path.name, model.network.sizes
+        ('clf.safetensors', [4, 8, 2])
+        """
+        from .io.model_file import save
+
+        return save(self.to_model(), path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Return a fitted estimator from a model file written by ``save`` or ``lw.save``.
+
+        The constructor's parameters are those saved with the model (``random_state`` is
+        not saved; a file that ``lw.save`` wrote from a Network has none, and gets the
+        defaults). The training history is not saved: ``loss_curve_`` is empty,
+        ``n_iter_`` 0, and ``validation_scores_`` and ``best_validation_score_`` are None.
+
+        Parameters
+        ----------
+        path : str or Path
+            A model file, or a run directory holding one.
+
+        Returns
+        -------
+        LayerwiseClassifier or LayerwiseRegressor
+            The estimator, of the class ``load`` is called on, fitted: it predicts as the
+            saved network does.
+
+        Raises
+        ------
+        LayerwiseError
+            If the file cannot be read or is not a valid model file, holds the other kind
+            of network (a regression's for ``LayerwiseClassifier.load``, a classifier's for
+            ``LayerwiseRegressor.load``), or has preprocessing (load it with ``lw.load``
+            to apply it).
+
+        Examples
+        --------
+        >>> import os
+        >>> import tempfile
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> y = (X[:, 0] > 0.5).astype(int)
+        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = clf.save(os.path.join(folder, "clf.safetensors"))
+        ...     loaded = LayerwiseClassifier.load(path)
+        >>> loaded.max_iter, loaded.n_iter_, loaded.loss_curve_
+        (3, 0, [])
+        >>> bool(np.array_equal(loaded.predict(X), clf.predict(X)))
+        True
+        """
+        from .io.model_file import load
+
+        model = load(path)
+        params = model.metadata.get("estimator", {})
+        known = cls().get_params()
+        estimator = cls(**{k: v for k, v in params.items() if k in known})
+        if model.preprocessing is not None:
+            raise LayerwiseError(f"{path} has preprocessing; load it with lw.load to apply it")
+        estimator._restore(model, path)
+        estimator.network_ = model.network
+        estimator.n_features_in_ = model.n_features
+        estimator.loss_curve_, estimator.n_iter_ = [], 0
+        estimator.validation_scores_ = estimator.best_validation_score_ = None
+        estimator._optimizer = estimator._make_optimizer()
+        return estimator
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+
+class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
     """A fully connected network trained with softmax cross-entropy.
 
     A scikit-learn classifier around a layerwise Network. The parameters are those of
@@ -149,6 +510,7 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
 
     See Also
     --------
+    LayerwiseRegressor : The same networks for regression, with the squared error.
     layerwise.fit : Train a Network.
 
     Notes
@@ -214,30 +576,34 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         dtype=DEFAULTS.dtype,
         init=DEFAULTS.init,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            dropout=dropout,
+            dtype=dtype,
+            init=init,
+        )
         self.output_activation = output_activation
-        self.dropout = dropout
-        self.dtype = dtype
-        self.init = init
+
+    _stratify = True
 
     # --- training -------------------------------------------------------------------
 
@@ -284,16 +650,7 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.fit(X, y).n_iter_  # warm_start: 3 more epochs from the current weights
         6
         """
-        warm = self.warm_start and hasattr(self, "network_")
-        X, y = validate_data(self, X, y, reset=not warm, dtype=(np.float64, np.float32))
-        self._check_params()
-        if warm:
-            y_index = self._encode(y)
-        else:
-            self.classes_, y_index = _classes_and_index(y)
-            self._start(X.shape[1])
-        self._optimizer = self._make_optimizer()
-        return self._train(X, y_index, self.max_iter, stopping=True)
+        return self._fit(X, y)
 
     def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> Self:
         """Train one epoch over (X, y).
@@ -355,99 +712,11 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
             )
         return self._train(X, self._encode(y), 1, stopping=False)
 
-    def _start(self, n_features):
-        self.network_ = self._config().network(n_features, len(self.classes_))
-        self.loss_curve_ = []
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.best_validation_score_ = None
-        self.n_iter_ = 0
-
-    def _train(self, X, y, epochs, stopping):
-        seed = self._seed()
-        validation, callbacks = None, []
-        if stopping and self.early_stopping:
-            X, y, validation = _validation_split(X, y, self.validation_fraction, seed)
-            monitor = "val_accuracy"
-        else:
-            monitor = "train_loss"
-        if stopping:
-            callbacks.append(
-                EarlyStopping(
-                    monitor, self.n_iter_no_change, self.tol, restore_best_weights=validation is not None
-                )
-            )
-        try:
-            history = fit(
-                self.network_,
-                X,
-                y,
-                optimizer=self._optimizer,
-                epochs=epochs,
-                batch_size=self.batch_size,  # "auto": resolved by fit from len(X)
-                l2=self.alpha,
-                validation_data=validation,
-                seed=seed,
-                shuffle=self.shuffle,
-                callbacks=callbacks,
-                start_epoch=self.n_iter_,
-                history=History(),
-                check_classes=stopping,  # one batch of partial_fit may hold a single class
-                verbose=self.verbose,
-            )
-        except LayerwiseError as e:
-            raise ValueError(str(e)) from None
-        self._record(history)
-        return self
-
-    def _record(self, history):
-        self.loss_curve_ = [*self.loss_curve_, *history.train_loss]
-        self.n_iter_ += history.epochs
-        if history.val_accuracy:
-            self.validation_scores_ = [*(self.validation_scores_ or []), *history.val_accuracy]
-            self.best_validation_score_ = max(self.validation_scores_)
-
-    def _make_optimizer(self):
-        return self._config().make_optimizer()
-
-    def _config(self):
-        """The TrainConfig of these parameters (which checks them)."""
-        return TrainConfig(
-            hidden=self._hidden(), activation=self.activation,
-            output_activation=self.output_activation, init=self.init, dropout=self.dropout, dtype=self.dtype,
-            optimizer=self.solver, lr=self.learning_rate_init, momentum=self.momentum,
-            nesterov=self.nesterovs_momentum, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon,
-            l2=self.alpha, batch_size=self.batch_size,
-            epochs=self.max_iter, early_stopping=self.early_stopping, patience=self.n_iter_no_change,
-            validation=self.validation_fraction, seed=self._seed(),
-        )  # fmt: skip
-
-    def _seed(self):
-        if isinstance(self.random_state, (int, np.integer)):
-            return int(self.random_state)
-        return int(check_random_state(self.random_state).randint(2**31 - 1))
-
-    def _hidden(self):
-        """``hidden_layer_sizes`` as the ``hidden`` setting: "auto", or a tuple of ints."""
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, str) and sizes == AUTO:
-            return AUTO
-        if isinstance(sizes, str):
-            raise ValueError(f"hidden_layer_sizes must be positive integers or 'auto', got {sizes!r}")
-        sizes = [sizes] if isinstance(sizes, (int, np.integer)) else list(sizes)
-        if not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}")
-        return tuple(int(s) for s in sizes)
-
-    def _check_params(self):
-        if not (isinstance(self.verbose, bool) or self.verbose in (0, 1, 2)):
-            raise ValueError(f"verbose must be 0, 1, 2 or a bool, got {self.verbose!r}")
-        if self.batch_size not in ("auto", None) and not (
-            isinstance(self.batch_size, (int, np.integer)) and self.batch_size > 0
-        ):
-            raise ValueError(
-                f"batch_size must be 'auto', None or a positive integer, got {self.batch_size!r}"
-            )
-        self._config()  # every other parameter is checked as a training setting
+    def _targets(self, y, first):
+        if not first:
+            return self._encode(y)
+        self.classes_, y_index = _classes_and_index(y)
+        return y_index
 
     def _encode(self, y):
         index = np.searchsorted(self.classes_, y)
@@ -459,11 +728,16 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
 
     # --- prediction -------------------------------------------------------------------
 
-    def _logits(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        net = self.network_ if self.network_.dtype == np.float64 else self.network_.astype("float64")
-        return net.eval().forward(net.check_X(X)).copy()
+    def _network(self, n_features):
+        return self._config().network(n_features, len(self.classes_))
+
+    def _output_activation(self):
+        return self.output_activation
+
+    def _validation_score(self, y, outputs):
+        return float(np.mean(outputs.argmax(axis=1) == y))  # the accuracy
+
+    # --- prediction -------------------------------------------------------------------
 
     def predict_log_proba(self, X: ArrayLike) -> NDArray[np.float64]:
         """Return the log of each class's probability for each row of X.
@@ -502,7 +776,7 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         >>> bool(np.allclose(np.exp(log_p), clf.predict_proba(X[:3])))
         True
         """
-        z = self._logits(X)
+        z = self._outputs(X)
         z -= z.max(axis=1, keepdims=True)
         z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
         return z
@@ -578,156 +852,407 @@ class LayerwiseClassifier(ClassifierMixin, BaseEstimator):
         >>> labels.shape, set(labels) <= {"high", "low"}
         ((3,), True)
         """
-        index = self._logits(X).argmax(axis=1)
+        index = self._outputs(X).argmax(axis=1)
         return self.classes_[index]
 
     # --- models -----------------------------------------------------------------------
 
-    def to_model(self) -> Model:
-        """Return the fitted network with its labels and settings, as a layerwise Model.
+    # --- models -----------------------------------------------------------------------
 
-        The Model shares the classifier's Network. Its metadata holds the constructor's
-        parameters (all but ``random_state``) under "estimator", which ``load`` reads back.
+    def _model_parts(self):
+        return self.classes_, {}
+
+    def _restore(self, model, path):
+        if model.classes is None:
+            raise LayerwiseError(f"{path} holds a regression network; load it with LayerwiseRegressor.load")
+        self.classes_ = model.classes
+
+
+class LayerwiseRegressor(MultiOutputMixin, RegressorMixin, _LayerwiseEstimator):
+    """A fully connected network trained with the mean squared error.
+
+    A scikit-learn regressor around a layerwise Network whose loss is MeanSquaredError:
+    the counterpart of ``LayerwiseClassifier``, with the same parameters but
+    ``output_activation`` (the last linear layer's outputs are the predictions, as in
+    ``sklearn.neural_network.MLPRegressor``). The parameters are MLPRegressor's where they
+    mean the same thing, plus the project's ``dropout``, ``dtype`` and ``init``; the
+    defaults are those of ``TrainConfig`` (as in `layerwise train`), as for the classifier.
+    The targets are one number per example (y of shape (n_samples,)) or several (y of
+    shape (n_samples, n_outputs)); ``predict`` returns them in the same shape. ``score``
+    is R^2, and the validation score of ``early_stopping`` too, as MLPRegressor's.
+
+    The loss is 1/(N K) sum (prediction - y)^2 over the N examples and K outputs of a
+    batch (PyTorch's ``MSELoss``), plus alpha/(2N) sum ||W||^2; MLPRegressor's is half of
+    it. Targets far from zero or of large spread are learnt faster once standardised (as
+    for MLPRegressor, ``TransformedTargetRegressor`` with a ``StandardScaler`` does it).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int, sequence of int or "auto", default "auto"
+        The size of each hidden layer, in order (an int: one hidden layer); "auto" sizes
+        them from the features and the outputs at ``fit``, as for LayerwiseClassifier.
+        Default: ``TrainConfig.hidden``.
+    activation : str, default "relu"
+        The activation after every hidden layer: "relu", "logistic"/"sigmoid", "tanh",
+        "identity" or "leaky_relu". Default: ``TrainConfig.activation``.
+    solver : {"adam", "sgd"}, default "adam"
+        The optimizer. Default: ``TrainConfig.optimizer``.
+    alpha : float, default 0.0
+        The L2 penalty: the loss gets alpha/(2N) sum ||W||^2 with N the batch size.
+        Default: ``TrainConfig.l2``.
+    batch_size : int, "auto" or None, default "auto"
+        Examples per step; None = the full batch; "auto" is the project's rule (see
+        LayerwiseClassifier). Default: ``TrainConfig.batch_size``.
+    learning_rate_init : float or None, default None
+        The learning rate; None: by solver, 1e-3 for adam and 0.01 for sgd. Default:
+        ``TrainConfig.lr``.
+    max_iter : int, default 20
+        The most epochs ``fit`` runs. Default: ``TrainConfig.epochs``.
+    shuffle : bool, default True
+        Shuffle the training examples at each epoch.
+    random_state : int, RandomState instance or None, default None
+        The seed of the initial weights, the shuffles, dropout and the validation split:
+        an int makes training reproducible.
+    tol : float, default 1e-4
+        The least improvement that counts: ``fit`` stops when the training loss (with
+        ``early_stopping``, the validation R^2) has not improved by more than ``tol`` for
+        ``n_iter_no_change`` epochs.
+    verbose : int or bool, default 0
+        Progress while training: 0 (or False) nothing, 1 (or True) a progress bar per
+        epoch, 2 the bar and one line per epoch with its losses and seconds.
+    warm_start : bool, default False
+        ``fit`` goes on from the current weights instead of starting anew; y must have
+        as many outputs as before.
+    momentum : float, default 0.9
+        SGD's momentum. Default: ``TrainConfig.momentum``.
+    nesterovs_momentum : bool, default False
+        Nesterov momentum for SGD. Default: ``TrainConfig.nesterov``.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the training examples and stop when their R^2
+        has not improved by more than ``tol`` for ``n_iter_no_change`` epochs; the
+        network ends with the weights of its best epoch. Default:
+        ``TrainConfig.early_stopping``.
+    validation_fraction : float, default 0.1
+        The share of the training examples held out with ``early_stopping``. Default:
+        ``TrainConfig.validation``.
+    beta_1 : float, default 0.9
+        Adam's first-moment decay. Default: ``TrainConfig.beta1``.
+    beta_2 : float, default 0.999
+        Adam's second-moment decay. Default: ``TrainConfig.beta2``.
+    epsilon : float, default 1e-8
+        Adam's epsilon. Default: ``TrainConfig.eps``.
+    n_iter_no_change : int, default 5
+        The patience: epochs without improvement (see ``tol``) before ``fit`` stops.
+        Default: ``TrainConfig.patience``.
+    dropout : float, default 0.0
+        The project's own: the dropout rate after each hidden activation, in [0, 1).
+        Default: ``TrainConfig.dropout``.
+    dtype : {"float32", "float64"}, default "float32"
+        The project's own: the network's dtype. Default: ``TrainConfig.dtype``.
+    init : str or None, default None
+        The project's own: the weight initialisation, "glorot_uniform", "he_uniform" or
+        "he_normal"; None = he_uniform for ReLU-like activations, else glorot_uniform.
+        Default: ``TrainConfig.init``.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        The number of targets per example (1 for a 1-D y).
+    n_features_in_ : int
+        The number of features seen in training.
+    network_ : Network
+        The Network, whose loss is MeanSquaredError.
+    loss_curve_ : list of float
+        The training loss of each epoch since the network was made.
+    validation_scores_ : list of float or None
+        The validation R^2 of each epoch, with early stopping; None without.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``; None without early stopping.
+    n_iter_ : int
+        The epochs run since the network was made.
+
+    See Also
+    --------
+    LayerwiseClassifier : The same networks for classification.
+    layerwise.MeanSquaredError : The loss.
+
+    Notes
+    -----
+    Predictions are computed in float64, so they do not depend on how rows are batched.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.sklearn import LayerwiseRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = X[:, 0] - 2 * X[:, 1] + 0.5 * X[:, 2] ** 2
+    >>> reg = LayerwiseRegressor((32,), max_iter=60, learning_rate_init=0.01, random_state=0)
+    >>> reg.fit(X, y).predict(X[:3]).shape
+    (3,)
+    >>> reg.network_.loss, reg.n_outputs_, reg.score(X, y) > 0.9
+    (MeanSquaredError(), 1, True)
+
+    Several targets per example:
+
+    >>> Y = np.column_stack([y, X[:, 2]])
+    >>> reg.fit(X, Y).predict(X[:3]).shape
+    (3, 2)
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=DEFAULTS.hidden,
+        activation=DEFAULTS.activation,
+        *,
+        solver=DEFAULTS.optimizer,
+        alpha=DEFAULTS.l2,
+        batch_size=DEFAULTS.batch_size,
+        learning_rate_init=DEFAULTS.lr,
+        max_iter=DEFAULTS.epochs,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=0,
+        warm_start=False,
+        momentum=DEFAULTS.momentum,
+        nesterovs_momentum=DEFAULTS.nesterov,
+        early_stopping=DEFAULTS.early_stopping,
+        validation_fraction=DEFAULTS.validation,
+        beta_1=DEFAULTS.beta1,
+        beta_2=DEFAULTS.beta2,
+        epsilon=DEFAULTS.eps,
+        n_iter_no_change=DEFAULTS.patience,
+        dropout=DEFAULTS.dropout,
+        dtype=DEFAULTS.dtype,
+        init=DEFAULTS.init,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            dropout=dropout,
+            dtype=dtype,
+            init=init,
+        )
+
+    _y_options = {"multi_output": True, "y_numeric": True}
+
+    # --- training -------------------------------------------------------------------
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+        """Train for up to ``max_iter`` epochs (from the current weights with warm_start).
+
+        Training stops before ``max_iter`` epochs when the training loss (with
+        ``early_stopping``, the validation R^2) has not improved by more than ``tol`` for
+        ``n_iter_no_change`` epochs. Without ``warm_start``, or at the first call, a new
+        network is made from ``random_state``.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Training examples, one per row.
+        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
+            Their targets, numbers; with ``warm_start``, after the first call, as many
+            per example as before.
 
         Returns
         -------
-        Model
-            The network, ``classes_`` as its labels, no preprocessing.
+        LayerwiseRegressor
+            The regressor itself, fitted.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid (a LayerwiseError, which is a ValueError, naming the
+            setting), X or y has NaN or infinite values, y is not numeric, (with
+            ``warm_start``) X has a different number of features or y of targets, or
+            training diverged.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> reg = LayerwiseRegressor(8, max_iter=3, warm_start=True, random_state=0)
+        >>> reg.fit(X, X.sum(axis=1)).n_iter_
+        3
+        >>> reg.fit(X, X.sum(axis=1)).n_iter_  # warm_start: 3 more epochs from the current weights
+        6
+        """
+        return self._fit(X, y)
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+        """Train one epoch over (X, y).
+
+        The first call makes the network from ``random_state``; later calls go on from the
+        current weights, with as many targets per example. There is no early stopping.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            Training examples, one per row.
+        y : array_like of shape (n_samples,) or (n_samples, n_outputs)
+            Their targets.
+
+        Returns
+        -------
+        LayerwiseRegressor
+            The regressor itself, fitted.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid, X or y has NaN or infinite values, X has a
+            different number of features or y of targets than at the first call, or
+            training diverged.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> from layerwise.sklearn import LayerwiseRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.random((60, 4))
+        >>> reg = LayerwiseRegressor(hidden_layer_sizes=(8,), random_state=0)
+        >>> for batch in range(3):
+        ...     rows = slice(20 * batch, 20 * batch + 20)
+        ...     reg = reg.partial_fit(X[rows], X[rows].sum(axis=1))
+        >>> reg.n_iter_, reg.n_outputs_
+        (3, 1)
+        """
+        first = not hasattr(self, "network_")
+        X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32), **self._y_options)
+        if first:
+            self._check_params()
+        targets = self._targets(y, first)
+        if first:
+            self._start(X.shape[1])
+            self._optimizer = self._make_optimizer()
+        return self._train(X, targets, 1, stopping=False)
+
+    def _targets(self, y, first):
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if first:
+            self.n_outputs_ = n_outputs
+        elif n_outputs != self.n_outputs_:
+            raise ValueError(
+                f"y has {n_outputs} targets per example but the regressor was fitted with {self.n_outputs_}"
+            )
+        self._targets_1d = y.ndim == 1  # predict returns the shape of the last y
+        return y
+
+    def _network(self, n_features):
+        net = self._config().network(n_features, self.n_outputs_)
+        return Network(net.layers, loss=MeanSquaredError())
+
+    def _validation_score(self, y, outputs):
+        with warnings.catch_warnings():  # fewer than two examples: NaN, no improvement
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            return float(r2_score(y, outputs.reshape(y.shape)))
+
+    # --- prediction -------------------------------------------------------------------
+
+    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Return the predicted targets of each row of X.
+
+        Computed in float64, so that the values do not depend on how rows are batched.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, n_features)
+            The examples, one per row.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The predictions, float64, in the shape of the y of the last ``fit`` (1-D for
+            a 1-D y).
 
         Raises
         ------
         sklearn.exceptions.NotFittedError
-            If the classifier is not fitted.
+            If the regressor is not fitted.
+        ValueError
+            If X has NaN or infinite values or not ``n_features_in_`` features.
 
         Examples
         --------
         >>> import numpy as np
         >>> import layerwise as lw
-        >>> from layerwise.sklearn import LayerwiseClassifier
+        >>> from layerwise.sklearn import LayerwiseRegressor
         >>> rng = np.random.default_rng(0)
         >>> X = rng.random((60, 4))
-        >>> y = np.where(X[:, 0] > 0.5, "high", "low")
-        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
-        >>> model = clf.to_model()
-        >>> model.classes.tolist(), model.metadata["estimator"]["hidden_layer_sizes"]
-        (['high', 'low'], [8])
-        >>> bool(np.array_equal(model.predict(X), clf.predict(X)))
-        True
+        >>> reg = LayerwiseRegressor((8,), max_iter=3, random_state=0)
+        >>> reg.fit(X, X[:, :1]).predict(X[:5]).shape  # y of shape (60, 1)
+        (5, 1)
+        >>> reg.fit(X, X[:, 0]).predict(X[:5]).dtype
+        dtype('float64')
         """
-        check_is_fitted(self)
-        params = {k: v for k, v in self.get_params().items() if k != "random_state"}
-        hidden = self._hidden()
-        params["hidden_layer_sizes"] = hidden if hidden == AUTO else list(hidden)
-        return Model(self.network_, classes=self.classes_, metadata={"estimator": params})
+        outputs = self._outputs(X)
+        return outputs.ravel() if self._targets_1d else outputs
 
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted classifier as a layerwise model file (see ``lw.save``).
+    # --- models -----------------------------------------------------------------------
 
-        The file holds ``to_model()``: the network, the labels and the constructor's
-        parameters; ``LayerwiseClassifier.load`` and ``lw.load`` read it.
+    def _model_parts(self):
+        return None, {"targets": "1-D" if self._targets_1d else "2-D"}
 
-        Parameters
-        ----------
-        path : str or Path
-            The file to write (exactly this name, atomically); its folder must exist.
+    def _restore(self, model, path):
+        if model.classes is not None:
+            raise LayerwiseError(
+                f"{path} holds a classifier's network; load it with LayerwiseClassifier.load"
+            )
+        self.n_outputs_ = model.network.n_outputs
+        # as the regressor predicted; a file that lw.save wrote from a Network: 1-D for one output
+        shape = model.metadata.get("targets", "1-D" if self.n_outputs_ == 1 else "2-D")
+        self._targets_1d = shape == "1-D"
 
-        Returns
-        -------
-        Path
-            ``path``, as a Path.
 
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            If the classifier is not fitted.
-        LayerwiseError
-            If the file cannot be written, or a label is neither a string nor a number.
+class _ValidationScore(EarlyStopping):
+    """Early stopping on the estimator's score of a validation set (the accuracy, R^2), as
+    MLPClassifier and MLPRegressor stop, and the score of each epoch in ``scores``.
 
-        Examples
-        --------
-        >>> import os
-        >>> import tempfile
-        >>> import numpy as np
-        >>> import layerwise as lw
-        >>> from layerwise.sklearn import LayerwiseClassifier
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.random((60, 4))
-        >>> y = (X[:, 0] > 0.5).astype(int)
-        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     path = clf.save(os.path.join(folder, "clf.safetensors"))
-        ...     model = lw.load(path)
-        >>> path.name, model.network.sizes
-        ('clf.safetensors', [4, 8, 2])
-        """
-        from .io.model_file import save
+    The score is handed to EarlyStopping's rule as "val_accuracy": a value to increase,
+    with the best epoch's weights restored at the end."""
 
-        return save(self.to_model(), path)
+    def __init__(self, X, y, score, patience, tol):
+        super().__init__("val_accuracy", patience, tol, restore_best_weights=True)
+        self.X, self.y, self.score = X, y, score
+        self.scores = []
 
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Return a fitted classifier from a model file written by ``save`` or ``lw.save``.
+    def on_train_begin(self, net, history):
+        super().on_train_begin(net, history)
+        self.X = net.check_X(self.X)
 
-        The constructor's parameters are those saved with the model (``random_state`` is
-        not saved; a file that ``lw.save`` wrote from a Network has none, and gets the
-        defaults). The training
-        history is not saved: ``loss_curve_`` is empty, ``n_iter_`` 0, and
-        ``validation_scores_`` and ``best_validation_score_`` are None.
+    def on_epoch_end(self, epoch, logs):
+        score = self.score(self.y, self.net.eval().forward(self.X))
+        self.scores.append(score)
+        return super().on_epoch_end(epoch, {**logs, "val_accuracy": score})
 
-        Parameters
-        ----------
-        path : str or Path
-            A model file, or a run directory holding one.
 
-        Returns
-        -------
-        LayerwiseClassifier
-            The classifier, fitted: it predicts as the saved network does.
-
-        Raises
-        ------
-        LayerwiseError
-            If the file cannot be read or is not a valid model file, or if it has
-            preprocessing (load it with ``lw.load`` to apply it).
-
-        Examples
-        --------
-        >>> import os
-        >>> import tempfile
-        >>> import numpy as np
-        >>> import layerwise as lw
-        >>> from layerwise.sklearn import LayerwiseClassifier
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.random((60, 4))
-        >>> y = (X[:, 0] > 0.5).astype(int)
-        >>> clf = LayerwiseClassifier((8,), max_iter=3, random_state=0).fit(X, y)
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     path = clf.save(os.path.join(folder, "clf.safetensors"))
-        ...     loaded = LayerwiseClassifier.load(path)
-        >>> loaded.max_iter, loaded.n_iter_, loaded.loss_curve_
-        (3, 0, [])
-        >>> bool(np.array_equal(loaded.predict(X), clf.predict(X)))
-        True
-        """
-        from .io.model_file import load
-
-        model = load(path)
-        params = model.metadata.get("estimator", {})
-        known = cls().get_params()
-        clf = cls(**{k: v for k, v in params.items() if k in known})
-        if model.preprocessing is not None:
-            raise LayerwiseError(f"{path} has preprocessing; load it with lw.load to apply it")
-        clf.network_, clf.classes_ = model.network, model.classes
-        clf.n_features_in_ = model.n_features
-        clf.loss_curve_, clf.n_iter_ = [], 0
-        clf.validation_scores_ = clf.best_validation_score_ = None
-        clf._optimizer = clf._make_optimizer()
-        return clf
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags
+def _nan_lowest(score):
+    """Sort key of validation scores: an undefined one (NaN) is the lowest."""
+    return -np.inf if np.isnan(score) else score
 
 
 def _classes_and_index(y):
@@ -738,12 +1263,15 @@ def _classes_and_index(y):
     return classes, index
 
 
-def _validation_split(X, y, fraction, seed):
-    """A validation set as MLPClassifier takes it: stratified when every class can be."""
-    n_val = int(np.ceil(fraction * len(y)))
-    counts = np.bincount(y)
-    stratify = y if counts[counts > 0].min() >= 2 and n_val >= np.count_nonzero(counts) else None
+def _validation_split(X, y, fraction, seed, stratify):
+    """A validation set as MLPClassifier and MLPRegressor take it: for classes (``stratify``),
+    stratified when every class can be."""
+    if stratify:
+        n_val = int(np.ceil(fraction * len(y)))
+        counts = np.bincount(y)
+        if not (counts[counts > 0].min() >= 2 and n_val >= np.count_nonzero(counts)):
+            stratify = False
     X_train, X_val, y_train, y_val = train_test_split(
-        X, y, test_size=fraction, random_state=seed, stratify=stratify
+        X, y, test_size=fraction, random_state=seed, stratify=y if stratify else None
     )
     return X_train, y_train, (X_val, y_val)
