@@ -1,6 +1,7 @@
 """End to end: `layerwise train` and `layerwise evaluate` on small data."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -28,10 +29,12 @@ def test_train_on_digits_writes_a_run_directory(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "epoch 4/4" in printed and "test accuracy" in printed and f"run directory: {out}" in printed
     assert sorted(p.name for p in out.iterdir()) == [
-        "accuracy.png", "checkpoint.safetensors", "confusion.png", "loss.png", "model.safetensors",
-        "report.json", "report.md",
+        "accuracy.png", "checkpoint.safetensors", "confusion.png", "first_layer.png", "loss.png",
+        "model.safetensors", "report.json", "report.md",
     ]  # fmt: skip
-    assert "![loss](loss.png)" in (out / "report.md").read_text()
+    markdown = (out / "report.md").read_text()
+    assert "![loss](loss.png)" in markdown and "![first_layer](first_layer.png)" in markdown
+    assert "## Network" in markdown and re.search(r"Linear +\(32,\) +2,080", markdown)
     report = json.loads((out / "report.json").read_text())
     assert report["dataset"] == {"name": "digits", "classes": [str(i) for i in range(10)], "train": 721,
                                  "validation": 482, "test": 594}  # fmt: skip

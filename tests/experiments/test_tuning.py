@@ -158,3 +158,52 @@ def test_resume_runs_only_the_missing_trials(tmp_path):
     # the resumed search trains the best network again: the same one as the trial's
     assert resumed["test_accuracy"] == full["test_accuracy"]
     assert all(np.array_equal(a, b) for a, b in zip(resumed["net"].get_weights(), full["net"].get_weights()))
+
+
+# --- specs of layers -----------------------------------------------------------------------
+
+CNN = "conv4k3p1,relu,maxpool2,flatten,16,relu"
+
+
+def test_a_space_searches_over_specs_of_layers_from_the_command_line_and_toml(tmp_path):
+    space = Space.parse([f"layers={CNN};32,relu;none", "l2=0,1"])
+    assert space.grid["layers"] == [CNN, "32,relu", None] and len(space.trials_settings(0)) == 6
+    assert Space.parse([], ["layers=8,relu;16,relu"], trials=3).random == {"layers": ["8,relu", "16,relu"]}
+    path = tmp_path / "space.toml"
+    path.write_text(
+        f'[grid]\nlayers = ["{CNN}", "32, ReLU", "none"]\n[settings]\nepochs = 2\n'
+        '[random]\ntrials = 2\nlr = "uniform(0.001,0.01)"\n'
+    )
+    space, settings = Space.from_toml(path)
+    assert space.grid == {"layers": [CNN, "32,relu", None]} and settings == {"epochs": 2}
+    path.write_text('[grid]\nlayers = [["conv4k3", "relu"], ["32", "relu"]]\n')  # a list of layers per spec
+    assert Space.from_toml(path)[0].grid == {"layers": ["conv4k3,relu", "32,relu"]}
+    path.write_text('[settings]\nlayers = "conv4k3,relu"\n[grid]\nl2 = [0.1, 1]\n')
+    space, settings = Space.from_toml(path)
+    assert lw.TrainConfig.from_dict(settings).layers == "conv4k3,relu"
+    with pytest.raises(lw.LayerwiseError, match="layers has an unknown layer 'rleu'"):
+        Space.parse(["layers=32,rleu;none"])
+    with pytest.raises(lw.LayerwiseError, match="cannot be given with hidden 8"):
+        search(Digits(), Space.parse(["layers=32,relu"]), SMALL.replace(hidden=(8,)))
+
+
+class DigitImages(Digits):
+    """The digits with their image shape, as load_digits gives it."""
+
+    image_shape = (8, 8)
+
+
+def test_a_search_over_specs_trains_each_on_the_images_and_keeps_the_best(tmp_path):
+    config = TrainConfig(epochs=3, batch_size=64, lr=0.01)
+    space = Space.parse([f"layers={CNN};conv4k3,bn,relu,16,relu"])
+    result = search(DigitImages(), space, config, seed=0, out=tmp_path)
+    assert [t["status"] for t in result["trials"]] == ["ok", "ok"]
+    assert {t["settings"]["layers"] for t in result["trials"]} == {CNN, "conv4k3,bn,relu,16,relu"}
+    assert result["best_settings"].layers == result["best"]["settings"]["layers"]
+    assert result["net"].shapes[0] == (1, 8, 8) and 0 <= result["test_accuracy"] <= 1
+    again = search(DigitImages(), space, config, seed=0, out=tmp_path, resume=True)  # refit: the same network
+    for a, b in zip(again["net"].get_weights(), result["net"].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # data without an image shape: refused before any trial, naming the spec's first image layer
+    with pytest.raises(lw.SettingError, match=r"starts with image layers \(conv4k3p1\) but the data have no"):
+        search(Digits(), space, config, seed=0)

@@ -8,6 +8,7 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import layerwise as lw
@@ -214,3 +215,125 @@ def test_settings_the_optimizer_refuses_are_refused_when_the_config_is_made():
     with pytest.raises(lw.LayerwiseError, match="Nesterov"):
         TrainConfig(optimizer="sgd", momentum=0.0, nesterov=True)
     assert parse_candidates("lr", "0.01,none") == [0.01, None]
+
+
+def readme_row(field):
+    """The README's row of a setting: option, default, `reproduce`'s default (- where it
+    does not take it) and the help, as the command line shows them."""
+
+    def shown(name, value):
+        if isinstance(value, tuple):
+            return ",".join(map(str, value)) or "none"
+        if value is None:
+            return "full" if name == "batch_size" else "none"
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    name = field.name
+    tutorial = f"`{shown(name, getattr(TUTORIAL, name))}`" if name in OPTIONS else "-"
+    flag = name.replace("_", "-")
+    return (
+        f"| `--{flag}` | `{shown(name, getattr(DEFAULTS, name))}` | {tutorial} | {field.metadata['help']} |"
+    )
+
+
+def test_the_readme_table_is_the_one_the_settings_give():
+    rows = [line for line in README.read_text().splitlines() if line.startswith("| `--")]
+    expected = [readme_row(f) for f in fields(TrainConfig)]
+    assert rows == expected, "the README's table of settings should read:\n" + "\n".join(expected)
+
+
+# --- layers: a spec instead of hidden, activation and dropout ------------------------------
+
+CNN = "conv4k3p1,relu,maxpool2,flatten,16,relu"
+
+
+def test_layers_is_kept_as_its_canonical_spec_and_round_trips():
+    config = TrainConfig(layers=" Conv4K3P1 , ReLU, MaxPool2s2, Flatten, 16, ReLU ")
+    assert config.layers == CNN and TrainConfig().layers is None
+    assert parse_setting("layers", "none") is None and TrainConfig(layers="None").layers is None
+    d = config.to_dict()
+    assert d["layers"] == CNN and TrainConfig.from_dict(json.loads(json.dumps(d))) == config
+    assert TrainConfig.from_dict({"layers": CNN}).layers == CNN
+    assert TrainConfig.from_dict({"layers": CNN.split(",")}).layers == CNN  # TOML: a list of layers
+    # a record made before the setting existed reads as the network of hidden
+    old = {k: v for k, v in TrainConfig(hidden=(8,)).to_dict().items() if k != "layers"}
+    assert TrainConfig.from_dict(old).layers is None
+
+
+def test_layers_build_the_network_and_describe_it():
+    config = TrainConfig(layers=CNN, epochs=2)
+    net = config.network(64, 10, image_shape=(8, 8))
+    assert [type(layer).__name__ for layer in net.layers] == [
+        "Reshape", "Conv2D", "ReLU", "MaxPool2D", "Flatten", "Linear", "ReLU", "Linear",
+    ]  # fmt: skip
+    assert net.sizes == config.sizes(64, 10) == [64, 16, 10]
+    assert config.weight_init == "he_uniform" and net.layers[1].init == "he_uniform"
+    assert config.describe(64, 10, 721) == (f"network 64 -> {CNN} -> 10, adam lr 0.001, batch 46, 2 epochs")
+    assert TrainConfig(layers="conv4k3,tanh,16,tanh").weight_init == "glorot_uniform"
+    assert TrainConfig(layers="conv4k3,tanh", init="he_normal").weight_init == "he_normal"
+    # seeded from the config, or from the seed given
+    again = config.network(64, 10, image_shape=(8, 8))
+    other = config.network(64, 10, seed=1, image_shape=(8, 8))
+    assert np.array_equal(net.get_weights()[0], again.get_weights()[0])
+    assert not np.array_equal(net.get_weights()[0], other.get_weights()[0])
+    with pytest.raises(lw.SettingError, match="no image shape"):
+        config.network(64, 10)
+
+
+def test_layers_with_a_changed_hidden_activation_or_dropout_is_an_error_with_its_reason():
+    cases = {
+        "hidden": ((48, 32), "cannot be given with hidden 48,32 (its numbers are the hidden layers): "
+                             "leave hidden at auto"),
+        "activation": ("tanh", "cannot be given with activation tanh (it names each activation"),
+        "dropout": (0.2, "cannot be given with dropout 0.2 (it places each dropout"),
+    }  # fmt: skip
+    for name, (value, message) in cases.items():
+        with pytest.raises(lw.SettingError) as error:
+            TrainConfig(layers=CNN, **{name: value})
+        assert error.value.setting == "layers" and message in str(error.value)
+        assert "\n" not in str(error.value)
+    # their defaults are no conflict: a spec keeps them
+    assert TrainConfig(layers=CNN, hidden="auto", activation="relu", dropout=0.0).layers == CNN
+
+
+def test_layers_candidates_are_separated_by_semicolons():
+    assert parse_candidates("layers", f"{CNN}; 32,relu ;none") == [CNN, "32,relu", None]
+    with pytest.raises(lw.SettingError, match="has an unknown layer 'rleu'"):
+        parse_candidates("layers", "32,rleu;none")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--hidden", "8"],
+            "--layers gives the whole network, so --hidden cannot come with it: write the "
+            "hidden layers' units in it, e.g. --layers 128,relu,64,relu",
+        ),
+        (["--activation", "relu"], "so --activation cannot come with it: name each activation in it"),
+        (["--dropout", "0.3"], "so --dropout cannot come with it: place each dropout in it"),
+    ],  # fmt: skip
+)
+def test_layers_with_hidden_activation_or_dropout_on_the_command_line_is_refused(
+    tmp_path, capsys, argv, message
+):
+    for command in ("train", "tune"):
+        grid = ["--grid", "l2=0,1"] if command == "tune" else []
+        out = tmp_path / command
+        assert main([command, *grid, "--layers", CNN, *argv, "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"layerwise {command}: error: --layers gives the whole network, so --")
+        assert message in err and err.count("\n") == 1
+        assert not out.exists()
+
+
+def test_reproduce_and_gradcheck_take_layers_in_place_of_the_tutorials_network():
+    from layerwise.cli.options import config_from_args
+
+    parser = subparser("reproduce")
+    config = config_from_args(parser.parse_args(["--layers", CNN]), TUTORIAL)
+    assert (config.layers, config.hidden, config.activation, config.dropout) == (CNN, "auto", "relu", 0.0)
+    assert (
+        config.output_activation == "sigmoid" and config.optimizer == "sgd"
+    )  # the rest stays the tutorial's
+    assert "layers" in options("gradcheck")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from figure_checks import texts_cut
 
+import layerwise as lw
 from layerwise.data.digits import tutorial_split
 from layerwise.experiments.tutorial import TUTORIAL
 from layerwise.nn import History
@@ -82,3 +83,49 @@ def test_the_tutorials_weight_figure_says_what_red_and_blue_mean(tutorial_result
     assert image.get_clim() == pytest.approx((-largest, largest))
     assert texts_cut(fig) == []
     assert fn(*args, **kwargs).read_bytes()[:4] == b"\x89PNG"
+
+
+# --- the first layer of a training's network: filters of a convolution, or weight images ---
+
+
+def test_a_conv_nets_first_layer_figure_shows_its_filters(tmp_path):
+    from layerwise.nn.layer_spec import build_network
+
+    net = build_network("conv12k5p2,relu,maxpool2,16,relu", 784, 10, image_shape=(28, 28), seed=0)
+    images, captions, title = figures.first_layer_tiles(net, (28, 28))
+    weight = net.layers[1].weight.value
+    np.testing.assert_array_equal(images, weight[:, 0])
+    assert images.shape == (12, 5, 5) and captions == [str(i) for i in range(1, 13)]
+    assert title.startswith("The 12 5x5 filters of the first convolution, one colour scale for all")
+    assert "red" in title and "blue" in title
+    fig = figures.first_layer_figure(net, (28, 28))
+    (image,) = fig.axes[0].get_images()
+    largest = np.abs(weight).max()
+    assert image.get_clim() == pytest.approx((-largest, largest)) and image.colorbar is not None
+    assert texts_cut(fig) == []
+    fn, args, kwargs = figures.first_layer_call(tmp_path / "first_layer.png", net, (28, 28))
+    assert fn(*args, **kwargs).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_filters_of_several_input_channels_are_averaged_and_at_most_64_shown():
+    from layerwise.nn.conv import Conv2D
+
+    conv = Conv2D(3, 80, kernel_size=(3, 2), seed=0)
+    net = lw.Network([lw.Reshape((3, 6, 6)), conv, lw.Flatten(), lw.Linear(80 * 4 * 5, 2)])
+    images, captions, title = figures.first_layer_tiles(net)
+    np.testing.assert_allclose(images, conv.weight.value.mean(axis=1)[:64])
+    assert len(captions) == 64 and captions[-1] == "64"
+    assert title.startswith(
+        "The first 64 of the 80 3x2 filters of the first convolution, averaged over its 3"
+    )
+    assert texts_cut(figures.first_layer_figure(net)) == []
+
+
+def test_a_dense_nets_first_layer_is_shown_as_images_of_the_data_and_nothing_without_them():
+    net = lw.Network.from_spec("784-100-10", seed=0)
+    images, captions, title = figures.first_layer_tiles(net, (28, 28))
+    np.testing.assert_array_equal(images, net.layers[0].weight.value.T[:64].reshape(-1, 28, 28))
+    assert len(captions) == 64 and "into the first 64 of the 100 first-layer units" in title
+    assert figures.first_layer_tiles(net) is None  # rows without an image shape
+    assert figures.first_layer_tiles(net, (27, 28)) is None
+    assert figures.first_layer_call("unused.png", net) is None and figures.first_layer_figure(net) is None

@@ -1,13 +1,15 @@
 """Check backpropagation against finite differences for a network you describe.
 
 Builds the network (--hidden, --activation, --output-activation, --dropout with one fixed
-mask), takes --examples rows of the digits (scaled to [0, 1]) and compares every
-parameter's gradient, L2 term included, with central finite differences in float64.
-Prints the relative error per parameter and exits 1 if any is above --tolerance.
+mask, or the layers of --layers on the digits' 8x8 images), takes --examples rows of the
+digits (scaled to [0, 1]) and compares every parameter's gradient, L2 term included, with
+central finite differences in float64. Prints the relative error per parameter and exits
+1 if any is above --tolerance.
 
 examples:
   layerwise gradcheck
   layerwise gradcheck --hidden 64,64,32 --activation relu --dropout 0.2 --l2 0.1
+  layerwise gradcheck --layers conv3k3s2p1,tanh,avgpool2,bn,16,tanh --max-checks 50
 """
 
 import numpy as np
@@ -16,7 +18,7 @@ from ..nn.config import positive_int
 from .options import add_config_arguments, config_from_args
 
 # The network's settings (the tutorial's by default, with an L2 strength of 0.1), in float64.
-SETTINGS = ("hidden", "activation", "output_activation", "init", "dropout", "l2", "seed")
+SETTINGS = ("hidden", "layers", "activation", "output_activation", "init", "dropout", "l2", "seed")
 
 
 def add_arguments(p):
@@ -34,14 +36,16 @@ def run(args):
     import layerwise as lw
 
     from ..data.digits import tutorial_split
-    from ..experiments.tutorial import TUTORIAL
+    from ..experiments.tutorial import IMAGE_SHAPE, TUTORIAL
 
     config = config_from_args(args, TUTORIAL.replace(l2=0.1, dtype="float64"))
     n = positive_int(args.examples, "--examples")
     max_checks = None if args.max_checks is None else positive_int(args.max_checks, "--max-checks")
-    net = config.network(64, 10)
-    for layer in net.linears:  # biases off zero keep pre-activations away from ReLU's kink
-        layer.bias.value[:] = np.random.default_rng(config.seed).uniform(0.05, 0.3, layer.n_out)
+    net = config.network(64, 10, image_shape=IMAGE_SHAPE)
+    for layer in net.layers:  # biases off zero keep pre-activations away from ReLU's kink
+        bias = getattr(layer, "bias", None)
+        if bias is not None:
+            bias.value[:] = np.random.default_rng(config.seed).uniform(0.05, 0.3, bias.value.shape)
     data = tutorial_split()
     X, y = data["X_train"][:n] / 16, data["y_train"][:n]
     errors = lw.gradcheck(net, X, y, l2=config.l2, max_checks=max_checks, seed=config.seed)

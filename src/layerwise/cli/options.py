@@ -5,9 +5,15 @@ import argparse
 from dataclasses import fields
 
 from ..errors import LayerwiseError, SettingError
-from ..nn.config import TrainConfig, parse_setting
+from ..nn.config import REPLACED_BY_LAYERS, TrainConfig, parse_setting
 
 GROUP_TITLES = {"data": "data", "network": "network", "training": "training"}
+# What to write in --layers instead of each option it replaces.
+LAYERS_INSTEAD = {
+    "hidden": "write the hidden layers' units in it, e.g. --layers 128,relu,64,relu",
+    "activation": "name each activation in it, e.g. --layers conv32k3p1,tanh,flatten,128,tanh",
+    "dropout": "place each dropout in it, e.g. --layers 128,relu,dropout0.3",
+}
 
 
 def add_config_arguments(parser, defaults, names=None):
@@ -52,13 +58,36 @@ def given_settings(args):
 def config_from_args(args, defaults, extra=None):
     """``defaults`` with the settings given on the command line (and ``extra`` ones
     under them, e.g. a TOML file's [settings]), checked; a wrong value is reported with
-    the name of its option."""
+    the name of its option.
+
+    A spec of --layers replaces the network of --hidden, --activation and --dropout: given
+    with one of them, it is an error; given alone, those three leave the values of
+    ``defaults`` for their own defaults (auto, relu, 0), which a spec needs (so that
+    `reproduce --layers` replaces the tutorial's network)."""
     try:
-        return defaults.replace(**{**(extra or {}), **given_settings(args)})
+        given = given_settings(args)
+        extra = dict(extra or {})
+        if given.get("layers") is not None:
+            for name in REPLACED_BY_LAYERS:
+                if name in given:
+                    option = "--" + name.replace("_", "-")
+                    raise LayerwiseError(
+                        f"--layers gives the whole network, so {option} cannot come with it: "
+                        f"{LAYERS_INSTEAD[name]}"
+                    )
+        if (given.get("layers") or extra.get("layers")) is not None:
+            defaults = defaults.replace(**REPLACED_BY_LAYERS)
+        return defaults.replace(**{**extra, **given})
     except SettingError as e:
-        if e.setting not in {f.name for f in fields(TrainConfig)}:
-            raise
-        raise LayerwiseError(f"--{e.setting.replace('_', '-')} {e.problem}") from None
+        raise option_error(e) from None
+
+
+def option_error(error):
+    """A SettingError of a training setting as the command line names it ("--layers has
+    ..."); any other error as it is."""
+    if not isinstance(error, SettingError) or error.setting not in {f.name for f in fields(TrainConfig)}:
+        return error
+    return LayerwiseError(f"--{error.setting.replace('_', '-')} {error.problem}")
 
 
 def add_backend_arguments(parser):

@@ -26,8 +26,20 @@ from that model's weights instead of random ones (fine-tuning): the settings mus
 describe the same network (sizes and activations; --dropout and --dtype may differ), the
 optimizer starts afresh, and the run records init_from in its model and report.json.
 
+--layers builds the network from one line of layers instead of --hidden, --activation and
+--dropout, e.g. a convolutional network: conv<filters>k<kernel>[s<stride>][p<padding>],
+maxpool<k>[s<stride>], avgpool<k>[s<stride>], bn (batch normalisation of the channels or
+features before it), relu, leaky_relu, tanh, sigmoid, dropout<p>, flatten, and a number
+of units for a Linear layer. The last Linear layer, one unit per class, is added (with
+--output-activation); a spec whose first layers are convolutions or pooling takes the
+data's images (their height and width; not a CSV file's rows) and flattens them before
+its first Linear layer.
+
 examples:
   layerwise train --data digits --hidden 48,32 --epochs 50
+  layerwise train --data digits --layers conv16k3p1,relu,maxpool2,flatten,64,relu --epochs 30
+  layerwise train --data fashion-mnist --epochs 10 --batch-size 128 \\
+      --layers conv32k3p1,relu,maxpool2,conv64k3p1,bn,relu,maxpool2,128,relu,dropout0.3
   layerwise train --data fashion-mnist --hidden 256,128 --activation relu --optimizer adam \\
       --lr 1e-3 --batch-size 128 --epochs 20 --dropout 0.2
   layerwise train --data my.csv --label-column label --scaling standard --early-stopping
@@ -42,10 +54,10 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import TrainingDiverged
+from ..errors import SettingError, TrainingDiverged
 from ..nn.config import DEFAULTS, positive_int
 from ..reports import run_dir
-from .options import add_config_arguments, config_from_args
+from .options import add_config_arguments, config_from_args, option_error
 
 # Options that may come with --resume; every other setting comes from the checkpoint.
 RESUME_OPTIONS = {"resume", "epochs", "quiet", "checkpoint_every", "data_dir"}
@@ -104,7 +116,10 @@ def run(args):
             print(f"layerwise train: --init-from: {source.note}", file=sys.stderr)
     out = Path(args.out or run_dir.default_run_dir("train"))
     with run_dir.live_run_directory(out, keep=_worth_keeping(out)) as folder:
-        training = TrainingRun.start(config, folder, args.data_dir, every, init_from=source)
+        try:
+            training = TrainingRun.start(config, folder, args.data_dir, every, init_from=source)
+        except SettingError as e:  # settings that do not fit the data (--layers on rows...)
+            raise option_error(e) from None
         return _train(training, not args.quiet, started)
 
 

@@ -19,6 +19,8 @@ examples:
   layerwise tune --grid "l2=logspace(-2,2,10)" --optimizer sgd --lr 0.2 \\
       --batch-size full --epochs 300 --activation sigmoid
   layerwise tune --data digits --grid "l2=0.01,0.1,1" --grid "hidden=48,32;64,64;128" --cv 5
+  layerwise tune --data digits --epochs 30 \\
+      --grid "layers=conv8k3p1,relu,maxpool2,32,relu;conv8k3p1,bn,relu,maxpool2,32,relu;none"
   layerwise tune --data fashion-mnist --random "lr=loguniform(1e-4,1e-2)" \\
       --random "dropout=uniform(0,0.5)" --trials 8 --epochs 5 --dask tcp://scheduler:8786
   layerwise tune --space search.toml --out runs/search --resume
@@ -44,7 +46,8 @@ def add_arguments(p):
         default=[],
         metavar="SETTING=VALUES",
         help='values to try, e.g. "l2=logspace(-2,2,10)", "hidden=48,32;64,64" (one network per '
-        "semicolon-separated list of sizes; repeatable)",
+        'semicolon-separated list of sizes), "layers=conv8k3p1,relu,maxpool2,32,relu;64,relu" (one per '
+        "semicolon-separated spec of --layers; none: the network of --hidden); repeatable",
     )
     space.add_argument(
         "--random",
@@ -122,7 +125,7 @@ def _draw_figures(folder, partial):
 
 def run(args):
     started = time.perf_counter()
-    from ..experiments.search import search
+    from ..experiments.search import check, search
     from ..experiments.training import prepare_data
 
     space, config, spec = spec_from_args(args)
@@ -130,6 +133,7 @@ def run(args):
         raise LayerwiseError("--resume needs the run directory: --out DIR")
     backend, backend_name = backends.backend(args.jobs, args.dask, args.dask_local)
     data, prep = prepare_data(config, args.data_dir, hold_out_test=True)
+    check(space, config, args.cv, config.seed, data)  # the layers fit the data: before the run directory
     n = len(space.trials_settings(config.seed))
     with backend:  # connects to the cluster before the run directory is made
         out = open_run_directory(args.out or run_dir.default_run_dir("tune"), spec, args.resume)

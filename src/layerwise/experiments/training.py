@@ -25,11 +25,14 @@ from ..errors import LayerwiseError
 from ..io.atomic import remove_temporaries
 from ..io.checkpoint import CHECKPOINT_FILENAME, Checkpointer, load_checkpoint, restore
 from ..io.model_file import MODEL_FILENAME, architecture
-from ..nn import History, Model, fit
+from ..nn import Dropout, History, Model, Reshape, fit
 from ..nn.config import OPTIONAL_SETTINGS, TrainConfig
+from ..nn.layer_spec import layers_text
 from ..nn.training import seed_generators
 
 TEST_SHARE = 0.2  # the stratified test split held out of data that has no test set
+# The layers of a network of Linear layers and activations, as model files name them.
+DENSE_TYPES = {"Linear", "ReLU", "LeakyReLU", "Sigmoid", "Tanh"}
 
 
 def prepare_data(config, data_dir=None, hold_out_test=False, preprocess=True):
@@ -118,7 +121,7 @@ class TrainingRun:
         fit the architecture ``config`` describes."""
         config = config.replace(data=absolute_data(config.data))
         data, prep = prepare_data(config, data_dir, hold_out_test=True)
-        net = config.network(data.n_features, data.n_classes)
+        net = config.network(data.n_features, data.n_classes, image_shape=data.image_shape)
         rng = seed_generators(net, config.seed)
         metadata = {
             "dataset": data.name,
@@ -173,8 +176,8 @@ class TrainingRun:
                 f"the training data of {config.data} are not those the checkpoint was trained on"
             )
         net = state.model.network
-        expected = config.sizes(data.n_features, data.n_classes)
-        if net.sizes != expected or str(net.dtype) != config.dtype:
+        expected = config.network(data.n_features, data.n_classes, image_shape=data.image_shape)
+        if architecture(net) != architecture(expected):
             raise LayerwiseError(f"{path} holds a network that its recorded settings do not describe")
         optimizer = config.make_optimizer()
         early = (config.callbacks() or [None])[0]
@@ -240,14 +243,17 @@ def extended_config(config, epochs, history, folder):
 
 
 def copy_weights(source, net, path):
-    """Sets the weights of ``net`` to those of ``source`` (converted to its dtype), which
+    """Sets the weights of ``net`` to those of ``source`` (converted to its dtype), and its
+    state that is not trained (BatchNorm's running statistics) to the source's: the two
     must have the same layers, Dropout aside; ``path`` is where ``source`` came from."""
-    if _trained_layers(source) != _trained_layers(net):
+    if _trained_layers(source) != _trained_layers(net) or source.input_shape != net.input_shape:
         raise LayerwiseError(
             f"{path} holds a {_shape(source)} network but the settings describe a {_shape(net)} one: "
             "--init-from needs the same architecture"
         )
     net.set_weights(source.get_weights())
+    for (_, theirs), (_, ours) in zip(source.named_state(), net.named_state()):
+        ours[...] = theirs
 
 
 def _trained_layers(net):
@@ -256,10 +262,17 @@ def _trained_layers(net):
 
 
 def _shape(net):
-    """``64-32-10 (Linear, ReLU, Linear)``: the sizes, then the layers but Dropout."""
+    """``64-32-10 (Linear, ReLU, Linear)``: the sizes, then the layers but Dropout; for a
+    network of other layers (convolutions...), its layers as a spec of ``--layers`` with
+    the shape of its input: ``1x8x8 -> conv4k3,relu,flatten,10``."""
+    trained = _trained_layers(net)
+    if any(layer["type"] not in DENSE_TYPES for layer in trained):
+        kept = [layer for layer in net.layers if not isinstance(layer, Dropout)]
+        inputs = net.shapes[0] if isinstance(net.layers[0], Reshape) else net.input_shape
+        return "x".join(map(str, inputs)) + " -> " + layers_text(kept)
     layers = ", ".join(
         f"LeakyReLU({layer['negative_slope']:g})" if layer["type"] == "LeakyReLU" else layer["type"]
-        for layer in _trained_layers(net)
+        for layer in trained
     )
     return "-".join(map(str, net.sizes)) + f" ({layers})"
 

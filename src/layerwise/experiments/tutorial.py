@@ -19,8 +19,9 @@ from ..data.digits import tutorial_split
 from ..data.preprocessing import fit_preprocessing
 from ..errors import LayerwiseError
 from ..io.checkpoint import capture, restore
-from ..nn import Callback, History, Model, fit
+from ..nn import Callback, History, Linear, Model, fit
 from ..nn.config import TrainConfig
+from ..nn.conv import Conv2D
 from ..nn.metrics import accuracy, confusion_matrix
 from ..nn.training import seed_generators
 from .backends import TaskPool, check_jobs
@@ -65,12 +66,12 @@ def check_lambdas(lambdas):
 
 
 class GradientNorms(Callback):
-    """Records the norm of each Linear layer's weight gradient at the end of every epoch."""
+    """Records the norm of each Linear layer's and convolution's weight gradient at the end
+    of every epoch."""
 
     def on_train_begin(self, net, history):
-        self.layers = [
-            (f"layer {i + 1} ({layer.n_in}x{layer.n_out})", layer) for i, layer in enumerate(net.linears)
-        ]
+        weighted = [layer for layer in net.layers if isinstance(layer, (Linear, Conv2D))]
+        self.layers = [(f"layer {i + 1} ({_size(layer)})", layer) for i, layer in enumerate(weighted)]
         self.norms = {name: [] for name, _ in self.layers}
         self._last = None
 
@@ -97,10 +98,19 @@ class Halfway(Callback):
             self.state = replace(state, model=None)  # the weights are in state.weights
 
 
+def _size(layer):
+    """64x48 for a Linear layer, conv 1->4 3x3 for a convolution."""
+    if isinstance(layer, Linear):
+        return f"{layer.n_in}x{layer.n_out}"
+    kh, kw = layer.kernel_size
+    return f"conv {layer.in_channels}->{layer.out_channels} {kh}x{kw}"
+
+
 def _start(config, seed, state=None):
     """The network, optimizer and shuffling generator of a training from ``seed``, or
     from the ``state`` a Halfway callback kept."""
-    net, optimizer = config.network(N_FEATURES, N_CLASSES, seed), config.make_optimizer()
+    net = config.network(N_FEATURES, N_CLASSES, seed, image_shape=IMAGE_SHAPE)
+    optimizer = config.make_optimizer()
     rng = seed_generators(net, seed)
     if state is not None:
         net.set_weights(state.weights)

@@ -8,13 +8,14 @@ TOML) are read by ``parse_setting``, which is the only parser of each setting.
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Final, Literal, Self, TypeAlias, TypeVar
 
 import numpy as np
 
 from ..errors import LayerwiseError, SettingError
+from . import layer_spec
 from .callbacks import Callback, EarlyStopping
 from .layers import INITS, activation_layer, as_dtype
 from .optimizers import SGD, Adam, Optimizer, make_schedule
@@ -28,8 +29,11 @@ SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float32", "float64")
 NO_ACTIVATION = ("none", "identity", "linear")  # an output activation that leaves the logits as they are
 DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01}
-OPTIONAL_SETTINGS = ("lr", "init", "output_activation", "batch_size")  # None is a value of these
+OPTIONAL_SETTINGS = ("lr", "init", "output_activation", "batch_size", "layers")  # None is a value of these
 AUTO: Final = "auto"  # hidden and batch_size: resolved from the data by resolve_hidden, resolve_batch_size
+# The settings of the network of ``hidden`` that a ``layers`` spec replaces, with the values
+# they keep beside one (their defaults): the spec gives the layers, activations and dropout.
+REPLACED_BY_LAYERS: dict[str, object] = {"hidden": AUTO, "activation": "relu", "dropout": 0.0}
 # resolve_hidden's rule: the first hidden layer is 2 * max(n_features, n_classes) rounded up
 # to a power of two, within these bounds; the second is half of it.
 AUTO_WIDTH = (64, 256)
@@ -88,13 +92,25 @@ class TrainConfig:
         Hidden layer sizes, e.g. 48,32 (none: no hidden layer), or "auto": sized from the
         number of features and classes when the network is made (``resolve_hidden``:
         (256, 128) for 784 features, (64, 32) for iris's 4).
+    layers : str or None, default None
+        The network as comma-separated layers, instead of the network of ``hidden``,
+        ``activation`` and ``dropout``: ``conv<filters>k<kernel>[s<stride>][p<padding>]``,
+        ``maxpool<k>[s<stride>]``, ``avgpool<k>[s<stride>]``, ``bn``, ``relu``,
+        ``leaky_relu``, ``tanh``, ``sigmoid``, ``dropout<p>``, ``flatten`` and a number of
+        units for a Linear layer, e.g. "conv32k3p1,relu,maxpool2,flatten,128,relu,dropout0.3"
+        (see ``layerwise.nn.layer_spec``). The last Linear layer, one unit per class, is
+        added. A spec with convolutions or pooling works on images (the data's image shape)
+        and flattens them before its first Linear layer. Kept in its canonical text; with
+        it, ``hidden``, ``activation`` and ``dropout`` must keep their defaults (auto, relu,
+        0): the spec gives the layers, the activations and the dropout.
     activation : str, default "relu"
         Hidden activation: relu, leaky_relu, tanh, sigmoid.
     output_activation : str or None, default None
         Activation after the last linear map, before the softmax (None: raw logits).
     init : str or None, default None
         glorot_uniform, he_uniform or he_normal (None: he_uniform for relu-like
-        activations, else glorot_uniform; see ``weight_init``).
+        activations, else glorot_uniform; see ``weight_init``); with ``layers``, for its
+        convolutions and Linear layers.
     dropout : float, default 0.0
         Dropout after each hidden activation; in [0, 1).
     dtype : {"float32", "float64"}, default "float32"
@@ -137,7 +153,8 @@ class TrainConfig:
         If a value has the wrong type or is out of range, or its text cannot be read.
     LayerwiseError
         If a name (scaling, activation, init, dtype, optimizer, schedule, ...) is unknown,
-        or hidden sizes cannot be read.
+        or hidden sizes cannot be read; (a SettingError) if ``layers`` cannot be read or is
+        given with ``hidden``, ``activation`` or ``dropout`` changed.
 
     See Also
     --------
@@ -164,6 +181,16 @@ class TrainConfig:
     ([4, 64, 32, 3], 8)
     >>> config.sizes(784, 10), config.resolved_batch_size(54_000)  # Fashion-MNIST
     ([784, 256, 128, 10], 128)
+
+    A convolutional network is a spec of layers:
+
+    >>> config = lw.TrainConfig(layers="Conv8k3p1, ReLU, MaxPool2, Flatten, 64, ReLU")
+    >>> config.layers, config.weight_init
+    ('conv8k3p1,relu,maxpool2,flatten,64,relu', 'he_uniform')
+    >>> config.network(784, 10, image_shape=(28, 28)).shapes[1:4]
+    [(8, 28, 28), (8, 28, 28), (8, 14, 14)]
+    >>> lw.TrainConfig(layers=["conv8k3p1", "relu", "64"]).layers  # a list of layers, as TOML gives it
+    'conv8k3p1,relu,64'
     >>> try:
     ...     lw.TrainConfig(dropout=1.5)
     ... except lw.LayerwiseError as e:
@@ -213,6 +240,17 @@ class TrainConfig:
         "network",
         "hidden layer sizes, e.g. 48,32 (none: no hidden layer; auto: W,W/2, W = 2 x max(features, "
         "classes) rounded up to a power of 2 in [64, 256])",
+    )
+    layers: str | None = _setting(
+        None,
+        "layers",
+        "network",
+        "the network as comma-separated layers instead of hidden, activation and dropout, e.g. "
+        "conv32k3p1,relu,maxpool2,flatten,128,relu,dropout0.3: convFkK (F filters of KxK, then sS for a "
+        "stride S and pP for a padding P), maxpoolK and avgpoolK (then sS for a stride S other than K), bn, "
+        "relu, leaky_relu, tanh, sigmoid, dropoutX (X the probability), flatten, and N for a Linear layer of "
+        "N units; the last Linear layer, one unit per class, is "
+        "added, and images are flattened before the first Linear layer (none: the network of hidden)",
     )
     activation: str = _setting(
         "relu", "name", "network", "hidden activation: relu, leaky_relu, tanh, sigmoid"
@@ -266,6 +304,8 @@ class TrainConfig:
                 value = parse_setting(f.name, value)
             elif f.name in ("hidden", "drop_columns") and isinstance(value, list):
                 value = tuple(value)
+            elif f.name == "layers" and isinstance(value, (list, tuple)):  # a TOML list of layers
+                value = parse_setting("layers", ",".join(map(str, value)))
             elif isinstance(value, np.integer) or (f.metadata["kind"] == "float" and is_number(value)):
                 value = float(value) if f.metadata["kind"] == "float" else int(value)
             object.__setattr__(self, f.name, value)
@@ -275,8 +315,14 @@ class TrainConfig:
 
     @property
     def weight_init(self) -> str:
-        """``init``, or the default for the activation: he_uniform for ReLU-like ones."""
-        return self.init or default_init(self.activation)
+        """``init``, or the default for the activation: he_uniform for ReLU-like ones.
+
+        With ``layers``, for the spec's activations: he_uniform when all of them are
+        ReLU-like (``layer_spec.default_init``).
+        """
+        if self.init:
+            return self.init
+        return layer_spec.default_init(self.layers) if self.layers else default_init(self.activation)
 
     @property
     def learning_rate(self) -> float:
@@ -297,7 +343,8 @@ class TrainConfig:
         -------
         list of int
             ``[n_features, *hidden, n_classes]``, with ``hidden`` "auto" resolved by
-            ``resolve_hidden``.
+            ``resolve_hidden``; with ``layers``, the units of its Linear layers in place
+            of ``hidden``, as ``Network.sizes`` gives them.
 
         Examples
         --------
@@ -307,7 +354,11 @@ class TrainConfig:
         [64, 48, 32, 10]
         >>> lw.TrainConfig(hidden="auto").sizes(64, 10)
         [64, 128, 64, 10]
+        >>> lw.TrainConfig(layers="conv8k3,relu,maxpool2,32,relu").sizes(64, 10)
+        [64, 32, 10]
         """
+        if self.layers:
+            return [n_features, *layer_spec.linear_units(self.layers), n_classes]
         return [n_features, *resolve_hidden(self.hidden, n_features, n_classes), n_classes]
 
     def resolved_batch_size(self, n_examples: int) -> int:
@@ -350,11 +401,19 @@ class TrainConfig:
 
     # --- what the settings build ------------------------------------------------------
 
-    def network(self, n_features: int, n_classes: int, seed: int | None = None) -> "Network":
+    def network(
+        self,
+        n_features: int,
+        n_classes: int,
+        seed: int | None = None,
+        image_shape: Sequence[int] | None = None,
+    ) -> "Network":
         """The network of these settings, initialised from ``seed`` (default: ``self.seed``).
 
         Its layer sizes are ``sizes(n_features, n_classes)``: hidden sizes "auto" are
-        resolved from the features and the classes.
+        resolved from the features and the classes. With ``layers``, the spec's layers,
+        sized for the data (``layer_spec.build_network``): a spec with convolutions or
+        pooling needs ``image_shape``.
 
         Parameters
         ----------
@@ -364,16 +423,26 @@ class TrainConfig:
             Number of classes (outputs).
         seed : int or None, optional
             Seed of the initial weights and the dropout masks (None: ``self.seed``).
+        image_shape : sequence of int or None, optional
+            (height, width) of the data's images (``Dataset.image_shape``), for a spec of
+            ``layers`` on images; None: the data are rows without an image shape.
 
         Returns
         -------
         Network
             A new network with the hidden sizes, activations, dropout, initialisation
-            (``weight_init``) and dtype of the settings.
+            (``weight_init``) and dtype of the settings, or the layers of ``layers``.
+
+        Raises
+        ------
+        SettingError
+            If ``layers`` does not fit the data: image layers without ``image_shape``, a
+            window larger than its input image, an image layer after the Linear layers.
 
         See Also
         --------
-        Network.from_spec : Builds it.
+        Network.from_spec : Builds the network of ``hidden``.
+        layerwise.nn.layer_spec.build_network : Builds the network of ``layers``.
 
         Examples
         --------
@@ -384,9 +453,18 @@ class TrainConfig:
         ([4, 8, 3], 'float64')
         >>> lw.TrainConfig().network(4, 3).sizes  # hidden "auto"
         [4, 64, 32, 3]
+        >>> net = lw.TrainConfig(layers="conv4k3p1,relu,maxpool2,16,relu").network(64, 10, image_shape=(8, 8))
+        >>> [type(layer).__name__ for layer in net.layers]
+        ['Reshape', 'Conv2D', 'ReLU', 'MaxPool2D', 'Flatten', 'Linear', 'ReLU', 'Linear']
         """
         from .network import Network
 
+        seed = self.seed if seed is None else seed
+        if self.layers:
+            return layer_spec.build_network(
+                self.layers, n_features, n_classes, image_shape=image_shape,
+                output_activation=self.output_activation, init=self.weight_init, dtype=self.dtype, seed=seed,
+            )  # fmt: skip
         return Network.from_spec(
             self.sizes(n_features, n_classes),
             activation=self.activation,
@@ -394,7 +472,7 @@ class TrainConfig:
             dropout=self.dropout,
             init=self.weight_init,
             dtype=self.dtype,
-            seed=self.seed if seed is None else seed,
+            seed=seed,
         )
 
     def make_optimizer(self) -> Optimizer:
@@ -567,8 +645,9 @@ class TrainConfig:
         Returns
         -------
         str
-            The sizes (hidden "auto" resolved), activation, optimizer, learning rate,
-            batch size and epochs.
+            The sizes (hidden "auto" resolved) and activation, or the inputs, the spec of
+            ``layers`` and the classes; then the optimizer, learning rate, batch size and
+            epochs.
 
         Examples
         --------
@@ -580,17 +659,41 @@ class TrainConfig:
         'network 4-64-32-3 relu, adam lr 0.001, batch 9, 20 epochs'
         >>> lw.TrainConfig().describe(4, 3)
         'network 4-64-32-3 relu, adam lr 0.001, batch auto, 20 epochs'
+        >>> lw.TrainConfig(layers="conv8k3,relu,maxpool2,32,relu", epochs=5).describe(64, 10)
+        'network 64 -> conv8k3,relu,maxpool2,32,relu -> 10, adam lr 0.001, batch auto, 5 epochs'
         """
-        sizes = "-".join(map(str, self.sizes(n_features, n_classes)))
+        if self.layers:
+            network = f"{n_features} -> {self.layers} -> {n_classes}"
+        else:
+            network = "-".join(map(str, self.sizes(n_features, n_classes))) + f" {self.activation}"
         batch: object = self.batch_size or "full"
         if n_examples is not None and self.batch_size is not None:
             batch = self.resolved_batch_size(n_examples)
         return (
-            f"network {sizes} {self.activation}, {self.optimizer} lr {self.learning_rate:g}, "
+            f"network {network}, {self.optimizer} lr {self.learning_rate:g}, "
             f"batch {batch}, {self.epochs} epochs"
         )
 
     # --- the one check ----------------------------------------------------------------
+
+    def _check_layers(self) -> None:
+        """A spec of layers replaces hidden, activation and dropout: given with one of them
+        changed, it is an error rather than a silent choice between the two."""
+        layer_spec.parse_layers(self.layers or "")
+        why = {
+            "hidden": "its numbers are the hidden layers",
+            "activation": "it names each activation, e.g. conv32k3,tanh",
+            "dropout": "it places each dropout, e.g. 128,relu,dropout0.3",
+        }
+        for name, kept in REPLACED_BY_LAYERS.items():
+            value = getattr(self, name)
+            if value != kept:
+                shown = ",".join(map(str, value)) or "none" if isinstance(value, tuple) else value
+                raise SettingError(
+                    "layers",
+                    f"replaces the network of hidden, activation and dropout; it cannot be given with "
+                    f"{name} {shown} ({why[name]}): leave {name} at {kept}",
+                )
 
     def _check(self) -> None:
         for f in fields(self):
@@ -615,6 +718,8 @@ class TrainConfig:
                 raise SettingError(name, f"must be 0 or more, not {getattr(self, name)}")
         if isinstance(self.hidden, tuple) and any(n < 1 for n in self.hidden):
             raise SettingError("hidden", f"sizes must be positive, not {self.hidden}")
+        if self.layers is not None:
+            self._check_layers()
         for f in fields(self):
             choices = f.metadata["choices"]
             if choices and getattr(self, f.name) not in choices:
@@ -819,6 +924,7 @@ def _check_type(name: str, kind: str, value: object) -> None:
         "batch": lambda v: v == AUTO or (isinstance(v, (int, np.integer)) and not isinstance(v, bool)),
         "bool": lambda v: isinstance(v, bool),
         "sizes": lambda v: v == AUTO or (isinstance(v, tuple) and all(type(n) is int for n in v)),
+        "layers": lambda v: isinstance(v, str),
     }[kind]
     if not ok(value):
         what = {
@@ -831,6 +937,7 @@ def _check_type(name: str, kind: str, value: object) -> None:
             "batch": "an integer, full or auto",
             "bool": "true or false",
             "sizes": "a list of layer sizes or auto",
+            "layers": "a spec of layers such as conv32k3p1,relu,maxpool2,flatten,128,relu, or none",
         }[kind]
         raise SettingError(name, f"must be {what}, not {value!r}")
 
@@ -852,8 +959,9 @@ def parse_setting(name: str, text: str) -> Any:
     text : str
         Its value as text. Names are lowercased, with "-" read as "_"; booleans are
         true/yes/1 or false/no/0; "none" is None for output_activation (also "identity"
-        or "linear"), init and lr; "full" (or "none") is None for batch_size; "auto" is
-        "auto" for hidden and batch_size.
+        or "linear"), init, lr and layers; "full" (or "none") is None for batch_size;
+        "auto" is "auto" for hidden and batch_size; a spec of layers is kept in its
+        canonical text (``layer_spec.canonical_layers``).
 
     Returns
     -------
@@ -885,6 +993,8 @@ def parse_setting(name: str, text: str) -> Any:
     ('auto', 'auto')
     >>> parse_setting("activation", "Leaky-ReLU"), parse_setting("nesterov", "yes")
     ('leaky_relu', True)
+    >>> parse_setting("layers", "Conv8K3P1, ReLU, MaxPool2s2, 64"), parse_setting("layers", "none")
+    ('conv8k3p1,relu,maxpool2,64', None)
     """
     kinds = {f.name: f.metadata["kind"] for f in fields(TrainConfig)}
     if name not in kinds:
@@ -894,6 +1004,8 @@ def parse_setting(name: str, text: str) -> Any:
         return AUTO
     if kind == "sizes":
         return hidden_sizes(text)
+    if kind == "layers":
+        return None if text.lower() == "none" else layer_spec.canonical_layers(text)
     if kind == "column":
         return int(text) if text.lstrip("-").isdigit() else text
     if kind == "columns":
@@ -936,10 +1048,10 @@ def parse_setting(name: str, text: str) -> Any:
 def parse_candidates(name: str, text: str) -> list[Any]:
     """The values of one setting to search, from text.
 
-    Numbers as "0.1,1,10" or "logspace(-2,2,10)"; hidden layer sizes as one list per
-    candidate, separated by semicolons ("48,32;64,64;128", "auto;48,32"); other settings
-    separated by commas ("relu,tanh", "auto,32,full"). Each value is read by
-    ``parse_setting``.
+    Numbers as "0.1,1,10" or "logspace(-2,2,10)"; hidden layer sizes and specs of layers
+    as one list per candidate, separated by semicolons ("48,32;64,64;128", "auto;48,32",
+    "conv8k3,relu,32;none"); other settings separated by commas ("relu,tanh",
+    "auto,32,full"). Each value is read by ``parse_setting``.
 
     Parameters
     ----------
@@ -974,6 +1086,8 @@ def parse_candidates(name: str, text: str) -> list[Any]:
     [(48, 32), (64,), 'auto']
     >>> parse_candidates("activation", "relu,tanh")
     ['relu', 'tanh']
+    >>> parse_candidates("layers", "conv8k3p1,relu,maxpool2,32,relu; none")
+    ['conv8k3p1,relu,maxpool2,32,relu', None]
     """
     kinds = {f.name: f.metadata for f in fields(TrainConfig)}
     if name not in kinds or not kinds[name]["searchable"]:
@@ -982,7 +1096,7 @@ def parse_candidates(name: str, text: str) -> list[Any]:
     kind = kinds[name]["kind"]
     if kind == "float" and "none" not in text.lower():
         return number_list(text, name)
-    parts = [p.strip() for p in text.split(";" if kind == "sizes" else ",") if p.strip()]
+    parts = [p.strip() for p in text.split(";" if kind in ("sizes", "layers") else ",") if p.strip()]
     if not parts:
         raise LayerwiseError(f"no values given for {name}")
     return [parse_setting(name, p) for p in parts]

@@ -6,6 +6,7 @@ figure has a function that returns its Figure (``confusion_matrix_figure``, for 
 or a test) and one that saves it to a path and returns the path (``confusion_matrix``).
 """
 
+import math
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -20,6 +21,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
 from ..io.atomic import write_atomic
+from ..nn.conv import Conv2D
+from ..nn.layers import Linear
 
 DPI = 100
 BEST_COLOUR = "tab:red"
@@ -351,6 +354,65 @@ def image_grid_figure(images, titles, *, columns=8, title=None, cmap="gray_r", s
 def image_grid(path, images, titles, **keywords):
     """image_grid_figure saved to ``path``."""
     return _save(image_grid_figure(images, titles, **keywords), path)
+
+
+FIRST_LAYER_TILES = 64  # the first layer's units or filters shown, at most
+
+
+def first_layer_tiles(net, image_shape=None, limit=FIRST_LAYER_TILES):
+    """What the figure of a network's first layer shows: ``(images, captions, title)``,
+    or None when its first weighted layer has nothing to show as images.
+
+    For a convolutional network (its first layer with weights is a Conv2D), the filters
+    of that convolution: one kH x kW image per output channel, of input channel 0 when
+    there is one input channel (grayscale images), else the mean over the input channels
+    (the title says so). For a network of Linear layers on images of ``image_shape``
+    (height, width), the first Linear layer's weight vectors, one image of that shape per
+    unit. At most ``limit`` tiles, the first ones; the title says how many there are."""
+    first = next((layer for layer in net.layers if isinstance(layer, (Conv2D, Linear))), None)
+    colours = "red: positive weight{}; blue: negative"
+    if isinstance(first, Conv2D):
+        weight = first.weight.value
+        filters = weight[:, 0] if first.in_channels == 1 else weight.mean(axis=1)
+        n, (kh, kw) = len(filters), first.kernel_size
+        which = f"The first {limit} of the {n}" if n > limit else f"The {n}"
+        channels = "" if first.in_channels == 1 else f", averaged over its {first.in_channels} input channels"
+        title = f"{which} {kh}x{kw} filters of the first convolution{channels}, one colour scale for all"
+        title += "\n" + colours.format(" (a high value under it raises the filter's output)")
+        return filters[:limit], [str(i + 1) for i in range(min(n, limit))], title
+    if isinstance(first, Linear) and image_shape is not None and math.prod(image_shape) == first.n_in:
+        weights = first.weight.value.T  # one row per unit
+        n = len(weights)
+        which = f"the first {limit} of the {n}" if n > limit else f"each of the {n}"
+        title = (
+            f"Weights from the {first.n_in} pixels into {which} first-layer units, one colour scale for all"
+        )
+        title += "\n" + colours.format(" from that pixel (a high value there raises the unit's input)")
+        images = weights[:limit].reshape(-1, *image_shape)
+        return images, [str(i + 1) for i in range(min(n, limit))], title
+    return None
+
+
+def first_layer_call(path, net, image_shape=None):
+    """The (function, arguments, keywords) that draw the first layer's figure to ``path``
+    (see ``first_layer_tiles``), or None when there is nothing to draw: arrays only, so
+    that ``draw_all`` can hand it to another process cheaply."""
+    tiles = first_layer_tiles(net, image_shape)
+    if tiles is None:
+        return None
+    images, captions, title = tiles
+    keywords = {"cmap": "RdBu_r", "symmetric": True, "title": title, "colorbar_label": "weight"}
+    return image_grid, (path, np.array(images), captions), keywords
+
+
+def first_layer_figure(net, image_shape=None):
+    """The figure of a network's first layer (see ``first_layer_tiles``), or None."""
+    tiles = first_layer_tiles(net, image_shape)
+    if tiles is None:
+        return None
+    images, captions, title = tiles
+    return image_grid_figure(images, captions, cmap="RdBu_r", symmetric=True, title=title,
+                             colorbar_label="weight")  # fmt: skip
 
 
 def series_per_layer(path, series, *, ylabel, log=True, title=None):

@@ -154,6 +154,7 @@ def write_report(folder, result, drawn, *, backend, data, preprocessing, started
             "val_loss": best["val_loss"],
         },
         "best_settings": result["best_settings"].to_dict(),
+        "network_summary": result["net"].summary(print_fn=None),
         "test_accuracy": result["test_accuracy"],
         "ranking": [
             {k: r[k] for k in ("trial", "settings", "val_accuracy", "val_loss", "seconds", "worker")}
@@ -212,6 +213,13 @@ def _markdown(report, result, drawn):
         "",
         "```",
         table(result),
+        "```",
+        "",
+        "## The best network",
+        "",
+        *([f"Layers: `{result['best_settings'].layers}`", ""] if result["best_settings"].layers else []),
+        "```",
+        report["network_summary"],
         "```",
         "",
     ]

@@ -1,6 +1,8 @@
-"""What a training run leaves in its run directory: the model, report.json, report.md and
-figures of the loss, the accuracy and the confusion matrix; or, when the loss diverged,
-the last finite weights and a report saying so."""
+"""What a training run leaves in its run directory: the model, report.json, report.md
+(with the network's layers and their output shapes) and figures of the loss, the
+accuracy, the confusion matrix and, for images, the first layer's weights (a
+convolutional network: its first filters); or, when the loss diverged, the last finite
+weights and a report saying so."""
 
 import time
 
@@ -11,6 +13,7 @@ from . import figures
 from .run_dir import environment, write_json
 
 FIGURES = {"loss": "loss.png", "accuracy": "accuracy.png", "confusion": "confusion.png"}
+FIRST_LAYER = "first_layer.png"  # drawn when the first layer's weights can be shown as images
 
 
 def describe(run):
@@ -51,6 +54,13 @@ def write_run(run, started):
     figures.training_curves(folder / FIGURES["accuracy"], history.train_accuracy, history.val_accuracy,
                             ylabel="accuracy")  # fmt: skip
     figures.confusion_matrix(folder / FIGURES["confusion"], confusion, data.classes)
+    drawn = dict(FIGURES)
+    first_layer = figures.first_layer_call(folder / FIRST_LAYER, net, data.image_shape)
+    if first_layer is not None:
+        fn, args, keywords = first_layer
+        fn(*args, **keywords)
+        drawn["first_layer"] = FIRST_LAYER
+    summary = net.summary(print_fn=None)
     report = {
         "command": "train",
         "dataset": {
@@ -63,6 +73,8 @@ def write_run(run, started):
         "settings": run.config.to_dict(),
         **origin,
         "network": net.sizes,
+        "network_layers": network_layers(net),
+        "network_summary": summary,
         "history": history.to_dict(),
         f"{set_name}_accuracy": accuracy,
         "evaluated_on": set_name,
@@ -70,7 +82,7 @@ def write_run(run, started):
         "precision": precision,
         "recall": recall,
         "model": MODEL_FILENAME,
-        "figures": FIGURES,
+        "figures": drawn,
         "training_seconds": float(sum(history.seconds)),
         "seconds": time.perf_counter() - started,
         "environment": environment(),
@@ -83,15 +95,36 @@ def write_run(run, started):
         stopped += f"the weights are those of epoch {history.best_epoch + 1}\n"
     title = stopped + f"{set_name} accuracy {accuracy:.4f} on {len(y)} {set_name} examples of {data.name}"
     details = metrics_table(confusion, data.classes)
-    write_atomic(folder / "report.md", _markdown(run, title + "\n" + details))
+    write_atomic(folder / "report.md", _markdown(run, title + "\n" + details, summary, drawn))
     return title, details
 
 
-def _markdown(run, summary):
+def network_layers(net):
+    """The network's layers for report.json: index, type, the layer as written, the
+    shape of its output for one example and its number of parameters."""
+    return [
+        {
+            "index": i,
+            "type": type(layer).__name__,
+            "layer": repr(layer),
+            "output_shape": list(shape),
+            "parameters": sum(p.value.size for p in layer.parameters()),
+        }
+        for i, (layer, shape) in enumerate(zip(net.layers, net.shapes))
+    ]
+
+
+def _markdown(run, result, summary, drawn):
     settings = "\n".join(f"| `{k}` | `{v}` |" for k, v in run.config.to_dict().items())
-    images = "\n\n".join(f"![{name}]({path})" for name, path in FIGURES.items())
+    images = "\n\n".join(f"![{name}]({path})" for name, path in drawn.items())
+    spec = (
+        f"Layers: `{run.config.layers}` (the last Linear layer added for the classes)\n\n"
+        if run.config.layers
+        else ""
+    )
     return (
-        f"# layerwise train: {run.data.name}\n\n{describe(run)}\n\n```\n{summary}\n```\n\n"
+        f"# layerwise train: {run.data.name}\n\n{describe(run)}\n\n```\n{result}\n```\n\n"
+        f"## Network\n\n{spec}```\n{summary}\n```\n\n"
         f"## Settings\n\n| setting | value |\n| --- | --- |\n{settings}\n\n## Figures\n\n{images}\n"
     )
 

@@ -16,7 +16,10 @@ FIGURES = {
     "loss_curves": ("loss_curves.png", "Training and validation loss of the final model"),
     "confusion_matrix": ("confusion_matrix.png", "Confusion matrix on the test set"),
     "misclassified": ("misclassified.png", "Misclassified test digits (true -> predicted)"),
-    "first_layer_weights": ("first_layer_weights.png", "The first layer's weight vectors as 8x8 images"),
+    "first_layer_weights": (
+        "first_layer_weights.png",
+        "The first layer's weight vectors as 8x8 images (a convolutional network: its first filters)",
+    ),
     "gradient_norms": ("gradient_norms.png", "Gradient norm of each layer per epoch of the final model"),
 }
 
@@ -71,25 +74,22 @@ def figure_calls(folder, result):
     data, final = result["data"], result["final"]
     path = {key: folder / name for key, (name, _) in FIGURES.items()}
     wrong = np.flatnonzero(result["test_predicted"] != data["y_test"])
-    weights = final["net"].linears[0].weight.value.T  # one row of 64 per hidden unit
     history = final["history"]
     floor = loss_floor_keywords(result["config"].output_activation, len(result["confusion"]))
-    weights_title = (f"Weights from the 64 pixels into each of the {len(weights)} first-layer units, "
-                     "one colour scale for all\nred: positive weight from that pixel (ink there raises "
-                     "the unit's input); blue: negative")  # fmt: skip
-    return [
+    # the first Linear layer's weight vectors as 8x8 images, or a convolution's filters
+    first_layer = figures.first_layer_call(path["first_layer_weights"], final["net"], (8, 8))
+    calls = [
         (figures.training_curves, (path["loss_curves"], history.train_loss, history.val_loss),
          {"ylabel": "loss", "title": f"final model, lambda = {result['best_lambda']:.4g}", **floor}),
         (figures.confusion_matrix, (path["confusion_matrix"], result["confusion"]), {}),
         (figures.image_grid, (path["misclassified"], data["X_test"][wrong[:48]].reshape(-1, 8, 8),
                               [f"{data['y_test'][i]} -> {result['test_predicted'][i]}" for i in wrong[:48]]),
          {"title": f"{len(wrong)} misclassified"}),
-        (figures.image_grid, (path["first_layer_weights"], weights.reshape(-1, 8, 8),
-                              [str(i + 1) for i in range(len(weights))]),
-         {"cmap": "RdBu_r", "symmetric": True, "title": weights_title, "colorbar_label": "weight"}),
+        first_layer,
         (figures.series_per_layer, (path["gradient_norms"], final["grad_norms"]),
          {"ylabel": "||dL/dW||", "title": "weight gradient norm per epoch"}),
     ]  # fmt: skip
+    return [call for call in calls if call is not None]
 
 
 def draw_figures(folder, result, jobs=1):
@@ -145,10 +145,14 @@ def write_report(folder, result, jobs, started, backend=None):
 
 def markdown(report, summary):
     c = report["config"]
+    if c.get("layers"):
+        network = f"Network 64 -> {c['layers']} -> 10"
+    else:
+        network = f"Network 64-{'-'.join(map(str, c['hidden']))}-10, {c['activation']} hidden units"
     lines = [
         "# The tutorial's experiment",
         "",
-        f"Network 64-{'-'.join(map(str, c['hidden']))}-10, {c['activation']} hidden units, output activation "
+        f"{network}, output activation "
         f"{c['output_activation'] or 'none'}, softmax cross-entropy with L2; {c['optimizer']}, batch "
         f"{c['batch_size'] or 'full'}, learning rate {c['lr']}, momentum {c['momentum']}, "
         f"{c['epochs']} epochs, {c['dtype']}, seed {c['seed']}.",

@@ -19,10 +19,11 @@ from pathlib import Path
 from ...errors import LayerwiseError
 from ...io.atomic import write_failure, writing
 from ...nn.config import DEFAULTS
+from ...nn.layer_spec import multiply_adds
 from ...nn.metrics import accuracy
 from ..backends import TaskPool
 from .space import Space, plain
-from .trial import refit_task, run_trial, stratified_folds, trial_seed
+from .trial import image_shape, refit_task, run_trial, stratified_folds, trial_seed
 from .trials import TRIALS_FILENAME, append_trial, finished_trials, new_trials, rank, read_trials, resume_note
 
 __all__ = ["Space", "check", "rank", "read_trials", "search", "stratified_folds", "trial_seed"]
@@ -68,7 +69,7 @@ def search(data, space, config=None, *, seed=0, cv=None, pool=None, out=None, re
     ``failed``, ``test_accuracy`` and the retrained ``net``.
     """
     config = config or DEFAULTS
-    combos = check(space, config, cv, seed)
+    combos = check(space, config, cv, seed, data)
     tasks = [(i, config, combo, trial_seed(seed, combo), cv) for i, combo in enumerate(combos)]
     trials_path = Path(out) / TRIALS_FILENAME if out is not None else None
     if trials_path is not None:
@@ -106,9 +107,10 @@ def _start_trials(path, resume):
         )
 
 
-def check(space, config, cv=None, seed=0):
-    """Checks a search before any work: the folds, and every trial's settings. Returns
-    the trials' settings."""
+def check(space, config, cv=None, seed=0, data=None):
+    """Checks a search before any work: the folds, and every trial's settings; with
+    ``data``, that every spec of layers fits them (images where it has image layers, no
+    window larger than its input). Returns the trials' settings."""
     if cv is not None and (isinstance(cv, bool) or not isinstance(cv, int) or cv < 2):
         raise LayerwiseError(f"--cv needs at least 2 folds, not {cv}")
     combos = space.trials_settings(seed)
@@ -117,6 +119,9 @@ def check(space, config, cv=None, seed=0):
         raise LayerwiseError(
             "early stopping needs a validation set, which the refit on every example after --cv has not"
         )
+    if data is not None:
+        for layers in dict.fromkeys(c.layers for c in configs if c.layers):
+            multiply_adds(layers, data.X_train.shape[1], data.n_classes, image_shape(data))
     return combos
 
 
@@ -128,7 +133,9 @@ def _select_and_refit(result, data, tasks, backend, during_refit, best_weights):
     final = result["settings"].replace(**tasks[best["trial"]][2])
     result.update(best=best, best_settings=final)
     if best_weights.get("record") is best:  # its network is here: no need to train it again
-        net = final.network(data.X_train.shape[1], data.n_classes, best["seed"])
+        net = final.network(
+            data.X_train.shape[1], data.n_classes, best["seed"], image_shape=image_shape(data)
+        )
         net.set_weights(best_weights["weights"])
         if during_refit:
             during_refit(result)
@@ -142,5 +149,10 @@ def _select_and_refit(result, data, tasks, backend, during_refit, best_weights):
 
 def _cost(config, data):
     """A trial's rough cost: multiply-adds per example times examples seen."""
-    sizes = config.sizes(data.X_train.shape[1], data.n_classes)
-    return sum(a * b for a, b in zip(sizes, sizes[1:])) * config.epochs * len(data.X_train)
+    n_features = data.X_train.shape[1]
+    if config.layers:
+        per_example = multiply_adds(config.layers, n_features, data.n_classes, image_shape(data))
+    else:
+        sizes = config.sizes(n_features, data.n_classes)
+        per_example = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    return per_example * config.epochs * len(data.X_train)

@@ -122,9 +122,10 @@ def _draw(spec, rng):
 
 def _toml_text(name, value):
     """A TOML value as the command line writes it: a list of hidden-size lists is
-    "48,32;64", other lists "a,b,c"."""
+    "48,32;64", a list of specs of layers (strings, or lists of layers) is
+    "conv8k3,relu,32;none", other lists "a,b,c"."""
     if isinstance(value, list):
-        separator = ";" if name == "hidden" else ","
+        separator = ";" if name in ("hidden", "layers") else ","
         return separator.join(",".join(map(str, v)) if isinstance(v, list) else str(v) for v in value)
     return str(value)
 

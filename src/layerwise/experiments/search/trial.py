@@ -34,11 +34,18 @@ def stratified_folds(y, k, seed):
     return [np.sort(np.array(f, dtype=np.intp)) for f in folds]
 
 
-def train(config, X, y, n_classes, seed, validation=None):
+def image_shape(data):
+    """The (height, width) of the data's images, or None: rows without an image shape (or
+    data that do not say, such as a stand-in for a Dataset)."""
+    return getattr(data, "image_shape", None)
+
+
+def train(config, X, y, n_classes, seed, validation=None, images=None):
     """One network trained with the TrainConfig ``config`` from ``seed``; ``validation``
-    (X, y) is what early stopping watches when the config asks for it. Returns the
-    network and its History."""
-    net = config.network(X.shape[1], n_classes, seed)
+    (X, y) is what early stopping watches when the config asks for it; ``images`` is the
+    data's image shape, for a spec of ``layers`` on images. Returns the network and its
+    History."""
+    net = config.network(X.shape[1], n_classes, seed, image_shape=images)
     validation = validation if config.early_stopping else None
     history = fit(
         net, X, y, optimizer=config.make_optimizer(), epochs=config.epochs, batch_size=config.batch_size,
@@ -60,7 +67,8 @@ def run_trial(task, data):
         for fold in stratified_folds(y, cv, seed):
             keep = np.ones(len(y), bool)
             keep[fold] = False
-            net, history = train(config, X[keep], y[keep], data.n_classes, seed, (X[fold], y[fold]))
+            net, history = train(config, X[keep], y[keep], data.n_classes, seed, (X[fold], y[fold]),
+                                 image_shape(data))  # fmt: skip
             scores.append(net.evaluate(X[fold], y[fold]))
             epochs.append(history.epochs)
         record["fold_accuracy"] = [a for _, a in scores]
@@ -69,8 +77,9 @@ def run_trial(task, data):
         record["epochs"] = max(epochs)
     else:
         net, history = train(
-            config, data.X_train, data.y_train, data.n_classes, seed, (data.X_valid, data.y_valid)
-        )
+            config, data.X_train, data.y_train, data.n_classes, seed, (data.X_valid, data.y_valid),
+            image_shape(data),
+        )  # fmt: skip
         record["epochs"] = history.epochs
         record["val_loss"], record["val_accuracy"] = net.evaluate(data.X_valid, data.y_valid)
         record["weights"] = net.get_weights()  # the parent keeps the best trial's network
@@ -88,8 +97,9 @@ def refit_task(task, data):
     config, seed, cv = task
     if cv:
         X, y = _all_but_test(data)
-        return train(config, X, y, data.n_classes, seed)[0]
-    return train(config, data.X_train, data.y_train, data.n_classes, seed, (data.X_valid, data.y_valid))[0]
+        return train(config, X, y, data.n_classes, seed, images=image_shape(data))[0]
+    validation = (data.X_valid, data.y_valid)
+    return train(config, data.X_train, data.y_train, data.n_classes, seed, validation, image_shape(data))[0]
 
 
 def _all_but_test(data):
