@@ -5,6 +5,8 @@
 # make fuzz  - coverage-guided fuzzing of every file loader (atheris), FUZZ_SECONDS long
 # make docs  - the documentation site, built in strict mode into site/ (make docs-serve serves it)
 # make notebooks - run examples/*.ipynb on the full data and store their outputs
+# make chromium - headless Chromium (Debian's package) for the web app's browser test
+# make bench-serve - 8 clients x 250 predictions against layerwise serve on loopback
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,7 +16,7 @@ FUZZ_STAMP := $(VENV)/.fuzz-installed
 FUZZ_SECONDS ?= 180
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format data bench bench-tutorial bench-search fuzz docs docs-serve notebooks clean
+.PHONY: run test lint format data chromium bench bench-cnn bench-tutorial bench-search bench-serve fuzz docs docs-serve notebooks clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -35,12 +37,15 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench examples
 
 # The Fashion-MNIST notebook runs on the real data set (a subset) in the tests.
-test: lint data
+test: lint data chromium
 	$(BIN)/python -m pytest
 
 data:
 	test -d /usr/share/datasets/fashion-mnist || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y dataset-fashion-mnist)
+
+chromium:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test,bench]"
@@ -49,11 +54,17 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP) data
 	$(BIN)/python bench/fashion_epoch.py --rounds 5 --epochs 2
 
+bench-cnn: $(BENCH_STAMP) data
+	$(BIN)/python bench/fashion_cnn.py --rounds 3 --epochs 1
+
 bench-tutorial: $(STAMP)
 	$(BIN)/python bench/tutorial_experiment.py --rounds 3
 
 bench-search: $(STAMP)
 	$(BIN)/python bench/search_scaling.py --rounds 3
+
+bench-serve: $(STAMP)
+	$(BIN)/python bench/serve_load.py
 
 $(FUZZ_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test,fuzz]"

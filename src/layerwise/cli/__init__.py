@@ -20,6 +20,7 @@ COMMANDS = {
     "export": "write a model file as ONNX, preprocessing included",
     "gradcheck": "compare backpropagation's gradients with finite differences for a network",
     "tune": "hyperparameter search (grid or random) on all cores or a Dask cluster, resumable",
+    "serve": "a local web app: draw a digit and watch every layer respond, train live, compare runs",
 }
 
 

@@ -116,18 +116,54 @@ def read_image(path, model, *, invert=None, note=None):
     >>> row.reshape(4, 4).astype(int).tolist()
     [[0, 0, 0, 0], [0, 16, 16, 0], [0, 16, 16, 0], [0, 0, 0, 0]]
     """
+    return prepare_image(_grey(path), model, invert=invert, note=note, name=str(path))
+
+
+def prepare_image(grey, model, *, invert=None, note=None, name="the image"):
+    """A grey image as one raw row for ``model``: steps 3 to 5 of ``read_image``.
+
+    ``read_image`` reads a file into ``grey`` and calls this; the web app's drawings come
+    here directly, so that a drawing and a PNG of it give the same row.
+
+    Parameters
+    ----------
+    grey : ndarray of shape (height, width)
+        The image, 0 (black) to 1 (white).
+    model : Model
+        A model of grey images (``image_geometry``).
+    invert : bool or None, default None
+        Invert the image; None: when its background is the opposite of the model's
+        polarity.
+    note : callable or None, default None
+        Told in one line when the image is inverted because of its background.
+    name : str, default "the image"
+        What ``note``'s line calls the image.
+
+    Returns
+    -------
+    ndarray of shape (n_features,)
+        The raw input values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> prep = lw.Preprocessing(image_shape=(2, 2), pixel_max=16, polarity="dark_background")
+    >>> model = lw.Model(lw.Network.from_spec("4-2", seed=0), preprocessing=prep)
+    >>> prepare_image(np.array([[1.0, 0.0], [1.0, 1.0]]), model, invert=True).tolist()
+    [0.0, 16.0, 0.0, 0.0]
+    """
     (height, width), pixel_max = image_geometry(model)
     prep = model.preprocessing
     polarity = prep.polarity if prep is not None else None
     framing = prep.framing if prep is not None else None
-    grey = _grey(path)
     if invert is None:
         light = has_light_background(grey)
         invert = polarity is not None and light is not None and light != (polarity == "light_background")
         if invert and note is not None:
             have, want = ("light", "dark") if light else ("dark", "light")
             note(
-                f"{path} has a {have} background; inverted to match the model's {want} background "
+                f"{name} has a {have} background; inverted to match the model's {want} background "
                 "(--no-invert to keep it)"
             )
     if invert:
