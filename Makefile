@@ -2,6 +2,7 @@
 # make test  - set everything up, lint, type-check layerwise.nn, and run the test suite
 # make data  - install Fashion-MNIST (Debian package dataset-fashion-mnist)
 # make bench - Fashion-MNIST seconds per epoch against PyTorch and scikit-learn
+# make bench-cnn - a convolutional network on Fashion-MNIST against PyTorch
 # make fuzz  - coverage-guided fuzzing of every file loader (atheris), FUZZ_SECONDS long
 # make docs  - the documentation site, built in strict mode into site/ (make docs-serve serves it)
 # make notebooks - run examples/*.ipynb on the full data and store their outputs
