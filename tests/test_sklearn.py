@@ -33,9 +33,46 @@ import json, sys
 from sklearn.utils.estimator_checks import check_estimator
 import layerwise.sklearn
 estimator = getattr(layerwise.sklearn, sys.argv[1])(**json.loads(sys.argv[2]))
-results = check_estimator(estimator, on_fail=None)
+results = check_estimator(estimator, on_fail=None, expected_failed_checks=json.loads(sys.argv[3]))
 print(json.dumps([[r["check_name"], r["status"], str(r["exception"])[:500]] for r in results]))
 """
+
+# Trained in mini-batches (or in float32), weights cannot give exactly the networks that
+# repeated examples give: the batches differ. scikit-learn does not mark this check for
+# its own MLPClassifier and MLPRegressor (their __sklearn_tags__ in scikit-learn 1.9 set
+# only input_tags.sparse and, for the classifier, classifier_tags.multi_label); its test
+# suite runs it on them with full-batch settings instead (PER_ESTIMATOR_CHECK_PARAMS in
+# sklearn/utils/_test_common/instance_generator.py: MLPClassifier(solver="lbfgs"),
+# MLPRegressor(solver="sgd", tol=1e-2), whose batches of min(200, n) hold the check's
+# examples), as the full-batch float64 settings below do here. The mini-batch settings
+# get the mark, and the reason, that scikit-learn gives its own estimators that train on
+# mini-batches (SGDClassifier, SGDRegressor, Perceptron, MiniBatchKMeans in
+# PER_ESTIMATOR_XFAIL_CHECKS).
+MINI_BATCH_XFAIL = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "sample_weight is not equivalent to removing/repeating samples."
+    )
+}
+FULL_BATCH_64 = {"batch_size": None, "dtype": "float64"}
+# check_class_weight_classifiers trains with class weights of 1000 and 0.0001: the
+# validation accuracy that early stopping watches, weighted as the training examples are,
+# is 1.0 from the first epoch on, so early stopping keeps the first epoch's network.
+EARLY_STOPPING_XFAIL = {
+    "check_class_weight_classifiers": (
+        "early stopping on the class-weighted validation accuracy, which these class weights "
+        "make 1.0 from the first epoch, keeps the first epoch's network"
+    )
+}
+
+
+def expected_failures(params):
+    """The checks that scikit-learn's check_estimator is expected to fail with ``params``."""
+    failures = {}
+    if not (params.get("batch_size", "auto") is None and params.get("dtype") == "float64"):
+        failures.update(MINI_BATCH_XFAIL)
+    if params.get("early_stopping"):
+        failures.update(EARLY_STOPPING_XFAIL)
+    return failures
 
 
 @pytest.mark.parametrize(
@@ -61,6 +98,16 @@ print(json.dumps([[r["check_name"], r["status"], str(r["exception"])[:500]] for 
                 "random_state": 0,
             },
         ),
+        (
+            "LayerwiseClassifier",  # full batch in float64: weights are repeated examples
+            {
+                **FULL_BATCH_64,
+                "hidden_layer_sizes": [16],
+                "max_iter": 200,
+                "learning_rate_init": 0.01,
+                "random_state": 0,
+            },  # fmt: skip
+        ),
         ("LayerwiseRegressor", {}),
         (
             "LayerwiseRegressor",
@@ -80,6 +127,7 @@ print(json.dumps([[r["check_name"], r["status"], str(r["exception"])[:500]] for 
                 "random_state": 0,
             },
         ),
+        ("LayerwiseRegressor", FULL_BATCH_64),
     ],
 )
 @pytest.mark.slow
@@ -87,8 +135,9 @@ def test_scikit_learn_check_estimator_passes_every_check(estimator, params):
     # In a fresh process with SCIPY_ARRAY_API=1, which scikit-learn's array API check needs
     # (it reads the setting when SciPy is first imported); no check is skipped.
     env = {**os.environ, "SCIPY_ARRAY_API": "1"}
+    expected = expected_failures(params)
     out = subprocess.run(
-        [sys.executable, "-c", CHECK_SCRIPT, estimator, json.dumps(params)],
+        [sys.executable, "-c", CHECK_SCRIPT, estimator, json.dumps(params), json.dumps(expected)],
         env=env,
         capture_output=True,
         text=True,
@@ -98,7 +147,12 @@ def test_scikit_learn_check_estimator_passes_every_check(estimator, params):
     assert len(results) > 50
     if estimator == "LayerwiseRegressor":  # the regressor's own checks ran
         assert {"check_regressors_train", "check_regressor_multioutput"} <= {r[0] for r in results}
-    not_passed = [r for r in results if r[1] != "passed"]
+    names = {r[0] for r in results}
+    assert {"check_sample_weights_shape", "check_all_zero_sample_weights_error",
+            "check_sample_weight_equivalence_on_dense_data"} <= names  # fmt: skip
+    if estimator == "LayerwiseClassifier":
+        assert {"check_classifiers_one_label_sample_weights", "check_class_weight_classifiers"} <= names
+    not_passed = [r for r in results if r[1] != "passed" and not (r[0] in expected and r[1] == "xfail")]
     assert not not_passed
 
 
@@ -332,9 +386,9 @@ def small_regressor(**params):
     return LayerwiseRegressor(**{**settings, **params})
 
 
-def test_regressor_has_the_classifiers_parameters_but_the_output_activation():
+def test_regressor_has_the_classifiers_parameters_but_output_activation_and_class_weight():
     ours = LayerwiseRegressor().get_params()
-    assert set(ours) == set(LayerwiseClassifier().get_params()) - {"output_activation"}
+    assert set(ours) == set(LayerwiseClassifier().get_params()) - {"output_activation", "class_weight"}
     assert {k: v for k, v in LayerwiseClassifier().get_params().items() if k in ours} == ours
     assert not hasattr(LayerwiseRegressor(), "predict_proba")
     assert LayerwiseRegressor.load.__func__ is LayerwiseClassifier.load.__func__  # one code path
@@ -490,3 +544,117 @@ def test_cross_validated_r2_matches_mlpregressor(dataset, solver):
         theirs = scores(MLPRegressor(**settings))
     print(f"{dataset} {solver}: layerwise {ours.mean():.3f}, MLPRegressor {theirs.mean():.3f}")
     assert ours.mean() >= theirs.mean() - 0.05
+
+
+# --- weights: sample_weight in fit, class_weight in the classifier ------------------------
+
+
+def full_batch(**params):
+    settings = {"hidden_layer_sizes": (8,), "max_iter": 30, "learning_rate_init": 0.02, "random_state": 0,
+                "batch_size": None, "dtype": "float64"}  # fmt: skip
+    return LayerwiseClassifier(**{**settings, **params})
+
+
+def test_integer_sample_weights_are_repeated_examples_in_full_batch(blobs3):
+    X, y = blobs3
+    labels = np.array(["a", "b", "c"])[y]
+    w = np.random.default_rng(1).integers(0, 4, 150)
+    weighted = full_batch().fit(X, labels, sample_weight=w)
+    repeated = full_batch().fit(np.repeat(X, w, axis=0), np.repeat(labels, w))
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-6, atol=1e-9)
+    assert weighted.loss_curve_ == pytest.approx(repeated.loss_curve_, rel=1e-9)
+    # a number is every example's weight; 1 trains exactly as no weights
+    same = full_batch().fit(X, labels, sample_weight=1)
+    assert np.array_equal(same.predict_proba(X), full_batch().fit(X, labels).predict_proba(X))
+
+
+def test_class_weight_by_label_is_a_sample_weight_per_class(blobs3):
+    X, y = blobs3
+    labels = np.array(["a", "b", "c"])[y]
+    by_class = small(class_weight={"a": 3.0, "c": 0.5}).fit(X, labels)
+    by_example = small().fit(X, labels, sample_weight=np.array([3.0, 1.0, 0.5])[y])
+    assert np.array_equal(by_class.predict_proba(X), by_example.predict_proba(X))
+    # multiplied with the weights per example, as scikit-learn multiplies them
+    w = np.linspace(0.2, 2.0, 150)
+    both = small(class_weight={"a": 3.0}).fit(X, labels, sample_weight=w)
+    product = small().fit(X, labels, sample_weight=w * np.array([3.0, 1.0, 1.0])[y])
+    np.testing.assert_allclose(both.predict_proba(X), product.predict_proba(X), rtol=1e-6)
+
+
+def test_balanced_class_weight_is_scikit_learns(blobs3):
+    from sklearn.utils.class_weight import compute_class_weight
+
+    X, y = blobs3
+    keep = (y != 2) | (np.arange(150) % 5 == 0)  # class 2 made rare
+    X, y = X[keep], y[keep] * 10  # labels 0, 10, 20
+    w = np.random.default_rng(2).random(len(y)) + 0.5
+    balanced = small(class_weight="balanced").fit(X, y, sample_weight=w)
+    per_class = compute_class_weight("balanced", classes=np.unique(y), y=y, sample_weight=w)
+    explicit = small().fit(X, y, sample_weight=w * per_class[np.searchsorted([0, 10, 20], y)])
+    np.testing.assert_allclose(balanced.predict_proba(X), explicit.predict_proba(X), rtol=1e-6)
+
+
+def test_class_weight_errors_are_one_line_value_errors(blobs3):
+    X, y = blobs3
+    with pytest.raises(
+        ValueError, match=r"^class_weight names the label 7, which is not a class of y \(0, 1, 2\)$"
+    ):
+        small(class_weight={7: 2.0}).fit(X, y)
+    with pytest.raises(ValueError, match="^class_weight of label 1 must be a non-negative number, not -1$"):
+        small(class_weight={1: -1}).fit(X, y)
+    with pytest.raises(ValueError, match="^class_weight must be None, 'balanced' or a dict"):
+        small(class_weight="equal").fit(X, y)
+    with pytest.raises(ValueError, match="^class_weight 'balanced' needs the class counts of all the data"):
+        small(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="weight"):
+        small().fit(X, y, sample_weight=-np.ones(150))
+    with pytest.raises(ValueError, match="class"):  # the examples of positive weight: one class
+        small().fit(X, y, sample_weight=(y == 1).astype(float))
+    assert "class_weight" not in LayerwiseRegressor().get_params()
+
+
+def test_partial_fit_takes_weights_and_class_weight_dicts(blobs3):
+    X, y = blobs3
+    clf = small(class_weight={0: 2.0})
+    for rows in np.array_split(np.arange(150), 3):
+        clf.partial_fit(X[rows], y[rows], classes=[0, 1, 2], sample_weight=np.full(len(rows), 0.5))
+    assert clf.n_iter_ == 3
+    reg = LayerwiseRegressor((8,), random_state=0).partial_fit(X, X[:, 0], sample_weight=np.arange(150))
+    assert reg.n_iter_ == 1
+
+
+def test_early_stopping_scores_the_validation_set_with_its_weights(blobs3):
+    X, y = blobs3
+    w = np.where(y == 0, 5.0, 1.0)
+    clf = small(early_stopping=True, max_iter=5, n_iter_no_change=10).fit(X, y, sample_weight=w)
+    seed = clf._seed()
+    _, X_val, _, y_val, _, w_val = train_test_split(X, y, w, test_size=0.1, random_state=seed, stratify=y)
+    correct = clf.predict(X_val) == y_val
+    assert clf.validation_scores_[-1] == pytest.approx(np.dot(w_val, correct) / w_val.sum())
+    # a held-out part whose weights are all 0 has no score, and training goes on
+    zero = small(early_stopping=True, max_iter=3).fit(
+        X, y, sample_weight=np.where(np.arange(150) < 140, 1, 0)
+    )
+    assert zero.n_iter_ >= 1
+
+
+def test_regressor_sample_weights_are_repeated_examples_in_full_batch(friedman):
+    X, y = friedman
+    w = np.random.default_rng(3).integers(0, 3, len(y))
+    settings = {"hidden_layer_sizes": (8,), "max_iter": 20, "batch_size": None, "dtype": "float64",
+                "random_state": 0}  # fmt: skip
+    weighted = LayerwiseRegressor(**settings).fit(X, y, sample_weight=w)
+    repeated = LayerwiseRegressor(**settings).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-6, atol=1e-9)
+
+
+def test_class_weight_dicts_are_saved_and_loaded(blobs3, tmp_path):
+    X, y = blobs3
+    labels = np.array(["a", "b", "c"])[y]
+    clf = small(class_weight={"b": 2.0}, max_iter=2).fit(X, labels)
+    loaded = LayerwiseClassifier.load(clf.save(tmp_path / "clf.safetensors"))
+    assert loaded.class_weight == {"b": 2.0} and loaded.get_params()["class_weight"] == {"b": 2.0}
+    numbers = small(class_weight={np.int64(1): 2.0}, max_iter=2).fit(X, y)
+    assert LayerwiseClassifier.load(numbers.save(tmp_path / "n.safetensors")).class_weight == {1: 2.0}
+    assert LayerwiseClassifier.load(small(class_weight="balanced", max_iter=2).fit(X, y).save(
+        tmp_path / "b.safetensors")).class_weight == "balanced"  # fmt: skip

@@ -4,7 +4,8 @@ Network.
 The parameters are MLPClassifier's and MLPRegressor's where they mean the same thing
 (``alpha`` is the tutorial's lambda: the loss gets alpha/(2N) sum ||W||^2 with N the batch
 size, as in both), plus the project's ``dropout``, ``dtype`` and ``init`` (and the
-classifier's ``output_activation``). The two estimators share one base class: the
+classifier's ``output_activation`` and ``class_weight``). ``fit`` takes ``sample_weight``
+as MLPClassifier's and MLPRegressor's do. The two estimators share one base class: the
 parameters and their checks, the training loop, prediction in float64 and model files.
 """
 
@@ -20,12 +21,13 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .errors import LayerwiseError
 from .nn import EarlyStopping, History, MeanSquaredError, Network, fit
 from .nn.config import AUTO, DEFAULTS, TrainConfig
 from .nn.model import Model
+from .nn.training import BALANCED, class_weights
 
 
 class _LayerwiseEstimator(BaseEstimator):
@@ -96,8 +98,11 @@ class _LayerwiseEstimator(BaseEstimator):
         """A new network for inputs of ``n_features`` and the targets of ``_targets``."""
         raise NotImplementedError
 
-    def _validation_score(self, y: NDArray[Any], outputs: NDArray[Any]) -> float:
-        """The score of the network's outputs on a validation set (higher is better)."""
+    def _validation_score(
+        self, y: NDArray[Any], outputs: NDArray[Any], sample_weight: NDArray[Any] | None = None
+    ) -> float:
+        """The score of the network's outputs on a validation set (higher is better),
+        weighted by ``sample_weight`` when given (NaN when its weights are all 0)."""
         raise NotImplementedError
 
     def _model_parts(self) -> tuple[NDArray[Any] | None, dict[str, Any]]:
@@ -108,20 +113,30 @@ class _LayerwiseEstimator(BaseEstimator):
         """Set the fitted attributes that ``_targets`` sets, from a model file's Model."""
         raise NotImplementedError
 
+    def _sample_weight(self, X, targets, sample_weight, partial):
+        """The weight of each example for ``fit`` (None: all 1): ``sample_weight`` checked
+        as scikit-learn checks it (a number, or one weight per example, non-negative and
+        not all zero), times the classifier's class weights; ``partial``: for one batch
+        of ``partial_fit``."""
+        if sample_weight is None:
+            return None
+        return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+
     _stratify = False  # whether the early-stopping split keeps each class's share
     _y_options: dict[str, Any] = {}  # validate_data's options for y
 
     # --- training -----------------------------------------------------------------------
 
-    def _fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+    def _fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         warm = self.warm_start and hasattr(self, "network_")
         X, y = validate_data(self, X, y, reset=not warm, dtype=(np.float64, np.float32), **self._y_options)
         self._check_params()
         targets = self._targets(y, first=not warm)
+        weights = self._sample_weight(X, targets, sample_weight, partial=False)
         if not warm:
             self._start(X.shape[1])
         self._optimizer = self._make_optimizer()
-        return self._train(X, targets, self.max_iter, stopping=True)
+        return self._train(X, targets, self.max_iter, stopping=True, sample_weight=weights)
 
     def _start(self, n_features):
         self.network_ = self._network(n_features)
@@ -130,11 +145,13 @@ class _LayerwiseEstimator(BaseEstimator):
         self.best_validation_score_ = None
         self.n_iter_ = 0
 
-    def _train(self, X, y, epochs, stopping):
+    def _train(self, X, y, epochs, stopping, sample_weight=None):
         seed = self._seed()
         validation, callbacks = None, []
         if stopping and self.early_stopping:
-            X, y, validation = _validation_split(X, y, self.validation_fraction, seed, self._stratify)
+            X, y, sample_weight, validation = _validation_split(
+                X, y, self.validation_fraction, seed, self._stratify, sample_weight
+            )
             callbacks.append(
                 _ValidationScore(*validation, self._validation_score, self.n_iter_no_change, self.tol)
             )
@@ -151,7 +168,7 @@ class _LayerwiseEstimator(BaseEstimator):
                 epochs=epochs,
                 batch_size=self.batch_size,  # "auto": resolved by fit from len(X)
                 l2=self.alpha,
-                validation_data=validation,
+                validation_data=_scored(validation),
                 seed=seed,
                 shuffle=self.shuffle,
                 callbacks=callbacks,
@@ -159,6 +176,7 @@ class _LayerwiseEstimator(BaseEstimator):
                 history=History(),
                 check_classes=stopping,  # one batch of partial_fit may hold a single class
                 verbose=self.verbose,
+                sample_weight=sample_weight,
             )
         except LayerwiseError as e:
             raise ValueError(str(e)) from None
@@ -265,6 +283,8 @@ class _LayerwiseEstimator(BaseEstimator):
         """
         check_is_fitted(self)
         params = {k: v for k, v in self.get_params().items() if k != "random_state"}
+        if isinstance(params.get("class_weight"), dict):  # JSON keys are text: [label, weight] pairs
+            params["class_weight"] = [[_plain(k), _plain(v)] for k, v in params["class_weight"].items()]
         hidden = self._hidden()
         params["hidden_layer_sizes"] = hidden if hidden == AUTO else list(hidden)
         classes, metadata = self._model_parts()
@@ -366,6 +386,8 @@ class _LayerwiseEstimator(BaseEstimator):
         model = load(path)
         params = model.metadata.get("estimator", {})
         known = cls().get_params()
+        if isinstance(params.get("class_weight"), list):
+            params = {**params, "class_weight": {label: weight for label, weight in params["class_weight"]}}
         estimator = cls(**{k: v for k, v in params.items() if k in known})
         if model.preprocessing is not None:
             raise LayerwiseError(f"{path} has preprocessing; load it with lw.load to apply it")
@@ -490,6 +512,14 @@ class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
         The project's own: the weight initialisation, "glorot_uniform", "he_uniform" or
         "he_normal"; None = he_uniform for ReLU-like activations, else glorot_uniform. No
         MLPClassifier parameter. Default: ``TrainConfig.init``.
+    class_weight : dict, "balanced" or None, default None
+        The weight of each class in the training loss, as in scikit-learn's linear
+        classifiers (MLPClassifier has none): a dict of label (as in y): weight, the
+        labels it does not name weighing 1 (a label that y does not hold is an error);
+        "balanced": n_samples / (n_classes * np.bincount(y)), counted with
+        ``sample_weight`` when it is given, as ``compute_class_weight`` computes it; None:
+        every class 1. Each example's weight is its ``sample_weight`` times its class's.
+        Default: ``TrainConfig.class_weight``.
 
     Attributes
     ----------
@@ -539,6 +569,13 @@ class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
     >>> clf.get_params()["hidden_layer_sizes"], clf.network_.sizes
     ('auto', [4, 64, 32, 2])
 
+    Classes of unequal sizes weigh the same with ``class_weight="balanced"``:
+
+    >>> y_rare = np.where(X[:, 0] > 0.8, "rare", "common")
+    >>> clf_rare = LayerwiseClassifier((8,), max_iter=5, class_weight="balanced", random_state=0)
+    >>> clf_rare.fit(X, y_rare).classes_.tolist()
+    ['common', 'rare']
+
     In a scikit-learn pipeline:
 
     >>> from sklearn.pipeline import make_pipeline
@@ -575,6 +612,7 @@ class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
         dropout=DEFAULTS.dropout,
         dtype=DEFAULTS.dtype,
         init=DEFAULTS.init,
+        class_weight=DEFAULTS.class_weight,
     ):
         super().__init__(
             hidden_layer_sizes,
@@ -602,12 +640,13 @@ class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
             init=init,
         )
         self.output_activation = output_activation
+        self.class_weight = class_weight
 
     _stratify = True
 
     # --- training -------------------------------------------------------------------
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train for up to ``max_iter`` epochs (from the current weights with warm_start).
 
         Training stops before ``max_iter`` epochs when the training loss (with
@@ -622,6 +661,14 @@ class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
         y : array_like of shape (n_samples,)
             Their class labels (two classes or more); with ``warm_start``, after the first
             call, only labels of ``classes_``.
+        sample_weight : array_like of shape (n_samples,), float or None, default None
+            A weight per example (a number: the same for all), non-negative and not all
+            zero, multiplied by the weight ``class_weight`` gives its class. As in
+            ``layerwise.fit``, the loss is the weighted mean of the examples' losses and
+            the ``alpha`` term's N the sum of the weights (as MLPClassifier takes them);
+            a mini-batch's step weighs its share of that sum. With ``early_stopping`` the
+            held-out examples keep their weights, which weight the validation accuracy.
+            None: every example 1.
 
         Returns
         -------
@@ -633,8 +680,10 @@ class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
         ValueError
             If a parameter is invalid (a LayerwiseError, which is a ValueError, naming the
             setting), X has NaN or infinite values or (with ``warm_start``) a different
-            number of features, y is not class labels, holds a single class or (with
-            ``warm_start``) labels not seen before, or training diverged.
+            number of features, y is not class labels, holds a single class (among the
+            examples of positive weight) or (with ``warm_start``) labels not seen before,
+            ``class_weight`` names a label that y does not hold, the weights are invalid,
+            or training diverged.
 
         Examples
         --------
@@ -649,10 +698,19 @@ class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
         3
         >>> clf.fit(X, y).n_iter_  # warm_start: 3 more epochs from the current weights
         6
+        >>> weights = np.where(y == 1, 2.0, 1.0)  # the examples of class 1 count twice
+        >>> clf.fit(X, y, sample_weight=weights).n_iter_
+        9
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None) -> Self:
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
         """Train one epoch over (X, y).
 
         The first call needs ``classes``, all labels to expect, and makes the network from
@@ -668,6 +726,10 @@ class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
         classes : array_like of shape (n_classes,), optional
             All labels to expect: needed at the first call; at later calls, if given, they
             must be those of the first call.
+        sample_weight : array_like of shape (n_samples,), float or None, default None
+            A weight per example, as for ``fit``, times the weights of a ``class_weight``
+            dict ("balanced" needs every batch's classes: it is refused here, as
+            scikit-learn's SGDClassifier refuses it).
 
         Returns
         -------
@@ -679,8 +741,8 @@ class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
         ValueError
             If ``classes`` is missing at the first call or differs from the first call's,
             y holds labels not seen before, a parameter is invalid, X has NaN or infinite
-            values or a different number of features than at the first call, or training
-            diverged.
+            values or a different number of features than at the first call, the weights
+            are invalid, ``class_weight`` is "balanced", or training diverged.
 
         Examples
         --------
@@ -710,7 +772,51 @@ class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
             raise ValueError(
                 f"classes {np.unique(classes)} differ from those of the first call {self.classes_}"
             )
-        return self._train(X, self._encode(y), 1, stopping=False)
+        targets = self._encode(y)
+        weights = self._sample_weight(X, targets, sample_weight, partial=True)
+        return self._train(X, targets, 1, stopping=False, sample_weight=weights)
+
+    def _sample_weight(self, X, targets, sample_weight, partial):
+        weights = super()._sample_weight(X, targets, sample_weight, partial)
+        class_weight = self.class_weight
+        if class_weight is None:
+            return weights
+        if isinstance(class_weight, str) and class_weight == BALANCED:
+            if partial:
+                raise ValueError(
+                    "class_weight 'balanced' needs the class counts of all the data, which partial_fit "
+                    "does not see: compute them with sklearn.utils.class_weight.compute_class_weight and "
+                    "pass class_weight as a dict"
+                )
+            per_class = class_weights(BALANCED, targets, len(self.classes_), weights)
+        elif isinstance(class_weight, dict):
+            per_class = class_weights(self._class_weight_by_index(class_weight), targets, len(self.classes_))
+        else:
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or a dict of label: weight, not {class_weight!r}"
+            )
+        return per_class[targets] if weights is None else weights * per_class[targets]
+
+    def _class_weight_by_index(self, class_weight):
+        """A dict of label: weight as a dict of class index: weight, each checked."""
+        labels = self.classes_.tolist()
+        by_index = {}
+        for label, weight in class_weight.items():
+            if label not in labels:
+                known = ", ".join(map(repr, labels))
+                raise ValueError(
+                    f"class_weight names the label {label!r}, which is not a class of y ({known})"
+                )
+            if (
+                isinstance(weight, bool)
+                or not isinstance(weight, (int, float, np.number))
+                or not (np.isfinite(weight) and weight >= 0)
+            ):
+                raise ValueError(
+                    f"class_weight of label {label!r} must be a non-negative number, not {weight!r}"
+                )
+            by_index[labels.index(label)] = float(weight)
+        return by_index
 
     def _targets(self, y, first):
         if not first:
@@ -734,8 +840,8 @@ class LayerwiseClassifier(ClassifierMixin, _LayerwiseEstimator):
     def _output_activation(self):
         return self.output_activation
 
-    def _validation_score(self, y, outputs):
-        return float(np.mean(outputs.argmax(axis=1) == y))  # the accuracy
+    def _validation_score(self, y, outputs, sample_weight=None):
+        return _weighted_mean(outputs.argmax(axis=1) == y, sample_weight)  # the accuracy
 
     # --- prediction -------------------------------------------------------------------
 
@@ -874,7 +980,8 @@ class LayerwiseRegressor(MultiOutputMixin, RegressorMixin, _LayerwiseEstimator):
     A scikit-learn regressor around a layerwise Network whose loss is MeanSquaredError:
     the counterpart of ``LayerwiseClassifier``, with the same parameters but
     ``output_activation`` (the last linear layer's outputs are the predictions, as in
-    ``sklearn.neural_network.MLPRegressor``). The parameters are MLPRegressor's where they
+    ``sklearn.neural_network.MLPRegressor``) and ``class_weight`` (``fit`` takes
+    ``sample_weight``). The parameters are MLPRegressor's where they
     mean the same thing, plus the project's ``dropout``, ``dtype`` and ``init``; the
     defaults are those of ``TrainConfig`` (as in `layerwise train`), as for the classifier.
     The targets are one number per example (y of shape (n_samples,)) or several (y of
@@ -1058,7 +1165,7 @@ class LayerwiseRegressor(MultiOutputMixin, RegressorMixin, _LayerwiseEstimator):
 
     # --- training -------------------------------------------------------------------
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train for up to ``max_iter`` epochs (from the current weights with warm_start).
 
         Training stops before ``max_iter`` epochs when the training loss (with
@@ -1073,6 +1180,13 @@ class LayerwiseRegressor(MultiOutputMixin, RegressorMixin, _LayerwiseEstimator):
         y : array_like of shape (n_samples,) or (n_samples, n_outputs)
             Their targets, numbers; with ``warm_start``, after the first call, as many
             per example as before.
+        sample_weight : array_like of shape (n_samples,), float or None, default None
+            A weight per example (a number: the same for all), non-negative and not all
+            zero. As in ``layerwise.fit``, the loss is the weighted mean of the examples'
+            losses and the ``alpha`` term's N the sum of the weights (as MLPRegressor
+            takes them); a mini-batch's step weighs its share of that sum. With
+            ``early_stopping`` the held-out examples keep their weights, which weight the
+            validation R^2. None: every example 1.
 
         Returns
         -------
@@ -1084,8 +1198,8 @@ class LayerwiseRegressor(MultiOutputMixin, RegressorMixin, _LayerwiseEstimator):
         ValueError
             If a parameter is invalid (a LayerwiseError, which is a ValueError, naming the
             setting), X or y has NaN or infinite values, y is not numeric, (with
-            ``warm_start``) X has a different number of features or y of targets, or
-            training diverged.
+            ``warm_start``) X has a different number of features or y of targets, the
+            weights are invalid, or training diverged.
 
         Examples
         --------
@@ -1099,10 +1213,12 @@ class LayerwiseRegressor(MultiOutputMixin, RegressorMixin, _LayerwiseEstimator):
         3
         >>> reg.fit(X, X.sum(axis=1)).n_iter_  # warm_start: 3 more epochs from the current weights
         6
+        >>> reg.fit(X, X.sum(axis=1), sample_weight=X[:, 0]).n_iter_  # weighted by the first feature
+        9
         """
-        return self._fit(X, y)
+        return self._fit(X, y, sample_weight)
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train one epoch over (X, y).
 
         The first call makes the network from ``random_state``; later calls go on from the
@@ -1114,6 +1230,8 @@ class LayerwiseRegressor(MultiOutputMixin, RegressorMixin, _LayerwiseEstimator):
             Training examples, one per row.
         y : array_like of shape (n_samples,) or (n_samples, n_outputs)
             Their targets.
+        sample_weight : array_like of shape (n_samples,), float or None, default None
+            A weight per example, as for ``fit``.
 
         Returns
         -------
@@ -1124,8 +1242,8 @@ class LayerwiseRegressor(MultiOutputMixin, RegressorMixin, _LayerwiseEstimator):
         ------
         ValueError
             If a parameter is invalid, X or y has NaN or infinite values, X has a
-            different number of features or y of targets than at the first call, or
-            training diverged.
+            different number of features or y of targets than at the first call, the
+            weights are invalid, or training diverged.
 
         Examples
         --------
@@ -1146,10 +1264,11 @@ class LayerwiseRegressor(MultiOutputMixin, RegressorMixin, _LayerwiseEstimator):
         if first:
             self._check_params()
         targets = self._targets(y, first)
+        weights = self._sample_weight(X, targets, sample_weight, partial=True)
         if first:
             self._start(X.shape[1])
             self._optimizer = self._make_optimizer()
-        return self._train(X, targets, 1, stopping=False)
+        return self._train(X, targets, 1, stopping=False, sample_weight=weights)
 
     def _targets(self, y, first):
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
@@ -1166,10 +1285,12 @@ class LayerwiseRegressor(MultiOutputMixin, RegressorMixin, _LayerwiseEstimator):
         net = self._config().network(n_features, self.n_outputs_)
         return Network(net.layers, loss=MeanSquaredError())
 
-    def _validation_score(self, y, outputs):
+    def _validation_score(self, y, outputs, sample_weight=None):
+        if sample_weight is not None and not np.sum(sample_weight) > 0:
+            return np.nan  # no weight to score
         with warnings.catch_warnings():  # fewer than two examples: NaN, no improvement
             warnings.simplefilter("ignore", UndefinedMetricWarning)
-            return float(r2_score(y, outputs.reshape(y.shape)))
+            return float(r2_score(y, outputs.reshape(y.shape), sample_weight=sample_weight))
 
     # --- prediction -------------------------------------------------------------------
 
@@ -1235,9 +1356,9 @@ class _ValidationScore(EarlyStopping):
     The score is handed to EarlyStopping's rule as "val_accuracy": a value to increase,
     with the best epoch's weights restored at the end."""
 
-    def __init__(self, X, y, score, patience, tol):
+    def __init__(self, X, y, sample_weight, score, patience, tol):
         super().__init__("val_accuracy", patience, tol, restore_best_weights=True)
-        self.X, self.y, self.score = X, y, score
+        self.X, self.y, self.sample_weight, self.score = X, y, sample_weight, score
         self.scores = []
 
     def on_train_begin(self, net, history):
@@ -1245,9 +1366,14 @@ class _ValidationScore(EarlyStopping):
         self.X = net.check_X(self.X)
 
     def on_epoch_end(self, epoch, logs):
-        score = self.score(self.y, self.net.eval().forward(self.X))
+        score = self.score(self.y, self.net.eval().forward(self.X), self.sample_weight)
         self.scores.append(score)
         return super().on_epoch_end(epoch, {**logs, "val_accuracy": score})
+
+
+def _plain(value):
+    """A NumPy scalar as the Python number or string it holds (for JSON)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _nan_lowest(score):
@@ -1263,15 +1389,34 @@ def _classes_and_index(y):
     return classes, index
 
 
-def _validation_split(X, y, fraction, seed, stratify):
+def _validation_split(X, y, fraction, seed, stratify, sample_weight=None):
     """A validation set as MLPClassifier and MLPRegressor take it: for classes (``stratify``),
-    stratified when every class can be."""
+    stratified when every class can be; the weights per example split with the examples.
+    Returns (X_train, y_train, weights_train, (X_val, y_val, weights_val))."""
     if stratify:
         n_val = int(np.ceil(fraction * len(y)))
         counts = np.bincount(y)
         if not (counts[counts > 0].min() >= 2 and n_val >= np.count_nonzero(counts)):
             stratify = False
-    X_train, X_val, y_train, y_val = train_test_split(
-        X, y, test_size=fraction, random_state=seed, stratify=y if stratify else None
-    )
-    return X_train, y_train, (X_val, y_val)
+    arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+    parts = train_test_split(*arrays, test_size=fraction, random_state=seed, stratify=y if stratify else None)
+    X_train, X_val, y_train, y_val = parts[:4]
+    w_train, w_val = parts[4:] if sample_weight is not None else (None, None)
+    return X_train, y_train, w_train, (X_val, y_val, w_val)
+
+
+def _scored(validation):
+    """The validation set as ``fit`` scores it: with its weights, unless there are none or
+    they are all 0 (its score is then NaN, but its loss can still be shown)."""
+    if validation is None or validation[2] is None or not np.sum(validation[2]) > 0:
+        return None if validation is None else validation[:2]
+    return validation
+
+
+def _weighted_mean(values, sample_weight):
+    """The mean of ``values``, weighted by ``sample_weight`` (None: all 1); NaN when the
+    weights are all 0."""
+    if sample_weight is None:
+        return float(np.mean(values))
+    total = float(np.sum(sample_weight))
+    return float(np.dot(sample_weight, values)) / total if total > 0 else np.nan

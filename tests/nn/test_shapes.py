@@ -96,3 +96,36 @@ def test_summary_shows_each_output_shape_and_the_input_shape():
 def test_astype_keeps_the_input_shape():
     net = lw.Network([lw.Flatten(), lw.Linear(12, 2, seed=0)], input_shape=(3, 2, 2))
     assert net.astype("float64").input_shape == (3, 2, 2)
+
+
+def test_inference_in_slices_gives_the_same_outputs(monkeypatch):
+    from layerwise.nn import network
+
+    net = lw.Network(
+        [
+            lw.Reshape((1, 6, 6)),
+            lw.Conv2D(1, 4, 3, padding=1, seed=0),
+            lw.ReLU(),
+            lw.Flatten(),
+            lw.Linear(144, 3, seed=1),
+        ]
+    )
+    X = np.random.default_rng(0).random((50, 36))
+    whole = net.predict_proba(X)
+    monkeypatch.setattr(network, "INFERENCE_VALUES", 144 * 7)  # slices of 7 examples
+    sliced = net.predict_proba(X)
+    assert np.allclose(sliced, whole, rtol=1e-5, atol=1e-7)  # products of other sizes round apart
+    assert np.array_equal(net.predict(X), sliced.argmax(axis=1))
+
+
+def test_backward_stops_at_the_first_layer_with_parameters():
+    calls = []
+
+    class Spy(lw.Reshape):
+        def backward(self, grad, input_grad=True):
+            calls.append(input_grad)
+            return super().backward(grad, input_grad)
+
+    net = lw.Network([Spy((1, 4, 4)), lw.Flatten(), lw.Linear(16, 3, seed=0)])
+    net.loss_and_gradients(np.ones((2, 16)), [0, 1])
+    assert calls == []  # nothing below the Linear needs a gradient

@@ -20,6 +20,7 @@ def gradcheck(
     eps: float = 1e-6,
     max_checks: int | None = None,
     seed: Seed = 0,
+    sample_weight: ArrayLike | None = None,
 ) -> dict[str, float]:
     """Compare backprop's gradients with central finite differences.
 
@@ -59,6 +60,10 @@ def gradcheck(
         Entries checked per parameter, at most (None: all of them).
     seed : int, SeedSequence, Generator or None, default 0
         Chooses the entries when ``max_checks`` is smaller than a parameter.
+    sample_weight : array_like of shape (n_examples,) or None, optional
+        A weight per example: the loss checked is then the weighted mean
+        sum w_i l_i / sum w_i plus lambda/(2 sum w) sum ||W||^2, as ``fit`` trains with it
+        (the weighted computation is checked even when the weights are equal).
 
     Returns
     -------
@@ -69,7 +74,8 @@ def gradcheck(
     ------
     LayerwiseError
         If X or y are not numeric arrays of the network's shapes, hold NaN or infinite
-        values, or labels out of range.
+        values, or labels out of range; or the weights are invalid
+        (``Network.check_sample_weight``).
 
     See Also
     --------
@@ -95,16 +101,21 @@ def gradcheck(
     ['0.bias', '0.weight', '2.bias', '2.weight']
     >>> max(errors.values()) < 1e-6
     True
+    >>> weights = [1.0, 2.0, 0.0, 0.5, 3.0, 1.0]
+    >>> max(lw.gradcheck(net, X, np.arange(6) % 3, l2=0.1, sample_weight=weights).values()) < 1e-6
+    True
     """
     net64 = net.astype("float64")
     X = net64.check_X(X)
     y = net64.check_y(y, len(X))
+    weights = None if sample_weight is None else net64.check_sample_weight(sample_weight, len(X))
+    n = len(X) if weights is None else float(weights.sum())
     dropouts = [layer for layer in net64.layers if isinstance(layer, Dropout)]
     for layer in dropouts:
         layer.freeze_mask = False
     net64.train(True)
     # draws the dropout masks and the analytic gradients
-    loss0, scores = net64._loss_and_gradients(X, y, l2)
+    loss0, scores = net64._loss_and_gradients(X, y, l2, weights)
     # the rounding error of one numeric derivative: L's, that of its largest terms, over eps
     scale = max(1.0, abs(loss0), float(np.max(np.abs(scores), initial=0.0)))
     rounding = float(np.finfo(np.float64).eps) * scale / eps
@@ -114,7 +125,8 @@ def gradcheck(
 
     def loss() -> float:
         out = net64.forward(X)
-        return net64.loss.forward(out, y) + l2_penalty(net64.parameters(), l2, len(X))
+        data_loss = net64.loss.forward(out, y) if weights is None else net64.loss.forward(out, y, weights)
+        return data_loss + l2_penalty(net64.parameters(), l2, n)
 
     rng = np.random.default_rng(seed)
     errors = {}

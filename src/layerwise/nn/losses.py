@@ -2,6 +2,9 @@
 (fused, log-sum-exp stable) for classification, mean squared error for regression; and
 the tutorial's L2 penalty.
 
+Each loss takes an optional weight per example: the weighted mean sum w_i l_i / sum w_i,
+so that equal weights give the plain mean and a weight of 2 counts an example twice.
+
 A loss also validates its targets (``check_target``), says whether it classifies
 (``classifier``), counts correct predictions for the accuracy (``n_correct``) and turns
 the last layer's output into predictions (``predict``)."""
@@ -24,6 +27,11 @@ class SoftmaxCrossEntropy:
     L = -(1/N) sum over the examples of log P[i, y_i]. ``forward(z, y)`` returns the loss;
     ``backward()`` returns (P - onehot(y)) / N, the gradient with respect to z.
 
+    With a weight w_i per example, ``forward(z, y, sample_weight=w)`` returns the weighted
+    mean L = -sum w_i log P[i, y_i] / sum w_i, and ``backward()`` then returns
+    w_i (P_i - onehot(y_i)) / sum w. Equal weights give the mean; a weight of 2 counts an
+    example as twice.
+
     The loss is computed as logsumexp(z) - z[y] with a maximum subtracted first (the row
     maximum, or the overall maximum when every logit lies within 60 of it), so no logit
     overflows and no log(0) is taken. The loss has no constructor arguments.
@@ -44,6 +52,13 @@ class SoftmaxCrossEntropy:
     [[-0.1674, 0.1224, 0.045], [0.0033, 0.0033, -0.0066]]
     >>> loss.forward(np.array([[1000.0, 0.0]]), np.array([1]))  # no overflow
     1000.0
+
+    Weights per example: the second example counts three times as much as the first.
+
+    >>> round(loss.forward(z, np.array([0, 2]), sample_weight=np.array([1.0, 3.0])), 4)
+    0.1119
+    >>> np.round(loss.backward(), 4).tolist()
+    [[-0.0837, 0.0612, 0.0225], [0.005, 0.005, -0.01]]
     """
 
     classifier = True  # the targets are class labels; predictions are the argmax
@@ -54,11 +69,15 @@ class SoftmaxCrossEntropy:
     _target: Labels  # the flat index of each row's true class
     _probs: Array | None  # softmax(z), once asked for
     _ones_k: Array  # K ones: row sums as a matrix-vector product
+    _scale: Array | None  # w_i / sum w of a weighted forward pass; None: unweighted
 
-    def forward(self, z: Array, y: Targets) -> float:
+    def forward(
+        self, z: Array, y: Targets, sample_weight: Array | None = None, total_weight: float | None = None
+    ) -> float:
         """Return the mean cross-entropy of softmax(z) for the labels ``y``.
 
-        Remembers the exponentials for ``backward`` and ``probabilities``.
+        Remembers the exponentials (and the weights) for ``backward`` and
+        ``probabilities``.
 
         Parameters
         ----------
@@ -67,11 +86,20 @@ class SoftmaxCrossEntropy:
         y : ndarray of int of shape (N,)
             The labels 0..K-1, as ``Network.check_y`` returns them; they are not checked
             here.
+        sample_weight : ndarray of shape (N,) or None, default None
+            A weight per example, finite and non-negative with a positive sum, as
+            ``Network.check_sample_weight`` returns them (not checked here); None: every
+            example counts the same.
+        total_weight : float or None, default None
+            What the weighted losses are divided by: None, the sum of ``sample_weight``
+            (the weighted mean); ``fit`` gives a mini-batch its share of the training set's
+            weight instead (see ``fit``).
 
         Returns
         -------
         float
-            The loss -(1/N) sum log P[i, y_i], summed in float64.
+            The loss -(1/N) sum log P[i, y_i], summed in float64; with weights,
+            -sum w_i log P[i, y_i] / sum w_i (or / ``total_weight``).
 
         Examples
         --------
@@ -95,16 +123,30 @@ class SoftmaxCrossEntropy:
         total = np.dot(exps, self._ones(k, z.dtype))  # row sums as a BLAS call
         # the flat index of each row's true class (y holds labels here)
         target: Labels = np.arange(0, n * k, k) + y  # type: ignore[assignment]
+        self._exps, self._total, self._target, self._probs = exps, total, target, None
+        if sample_weight is not None:
+            return self._weighted(shifted, sample_weight, total_weight)
+        self._scale = None
         loss: float = (
             float(np.log(total).sum(dtype=np.float64)) - float(shifted.ravel()[target].sum(dtype=np.float64))
         ) / n
-        self._exps, self._total, self._target, self._probs = exps, total, target, None
         return loss
+
+    def _weighted(self, shifted: Array, weights: Array, total_weight: float | None) -> float:
+        """The weighted mean of each row's loss, log(total) - shifted[target] (divided by
+        ``total_weight`` when given); keeps w_i / sum w for ``backward``."""
+        rows = np.log(self._total)
+        rows -= shifted.ravel()[self._target]
+        if total_weight is None:
+            total_weight = float(weights.sum(dtype=np.float64))
+        self._scale = (weights / total_weight).astype(shifted.dtype, copy=False)
+        return float(np.dot(rows.astype(np.float64), weights.astype(np.float64))) / total_weight
 
     def backward(self) -> Array:
         """Return dLoss/dz = (P - onehot(y)) / N for the last ``forward``.
 
-        This is the ``grad`` a network passes to its last layer's ``backward``.
+        This is the ``grad`` a network passes to its last layer's ``backward``. After a
+        weighted ``forward``, row i is w_i (P_i - onehot(y_i)) / sum w.
 
         Returns
         -------
@@ -121,7 +163,11 @@ class SoftmaxCrossEntropy:
         >>> loss.backward().tolist()  # P is 0.5 everywhere, N = 2
         [[-0.25, 0.25], [0.25, -0.25]]
         """
-        exps, total = self._exps, self._total
+        exps, total, scale = self._exps, self._total, self._scale
+        if scale is not None:  # weighted: row i scaled by w_i / sum w instead of 1 / N
+            grad_w: Array = np.multiply(exps, (scale / total)[:, None], out=self._buffer("grad", exps))
+            grad_w.ravel()[self._target] -= scale
+            return grad_w
         n = len(total)
         # (P - onehot) / N with P = exps / total, in one pass over the exponentials
         grad: Array = np.multiply(exps, (1.0 / n / total)[:, None], out=self._buffer("grad", exps))
@@ -231,7 +277,7 @@ class SoftmaxCrossEntropy:
         return y
 
     @staticmethod
-    def n_correct(z: Array, y: Targets) -> int:
+    def n_correct(z: Array, y: Targets, sample_weight: Array | None = None) -> float:
         """Return how many rows of z have their largest value at their label.
 
         Parameters
@@ -240,20 +286,30 @@ class SoftmaxCrossEntropy:
             The last layer's output.
         y : ndarray of int of shape (N,)
             The labels.
+        sample_weight : ndarray of shape (N,) or None, default None
+            A weight per example: the weights of the correct rows are summed instead of
+            counting the rows.
 
         Returns
         -------
-        int
-            The number of correct predictions.
+        int or float
+            The number of correct predictions (an int); with weights, the sum of their
+            weights (a float).
 
         Examples
         --------
         >>> import numpy as np
         >>> import layerwise as lw
-        >>> lw.SoftmaxCrossEntropy.n_correct(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0]))
+        >>> z = np.array([[2.0, 1.0], [0.0, 3.0]])
+        >>> lw.SoftmaxCrossEntropy.n_correct(z, np.array([0, 0]))
         1
+        >>> lw.SoftmaxCrossEntropy.n_correct(z, np.array([0, 0]), sample_weight=np.array([0.5, 2.0]))
+        0.5
         """
-        return int(np.count_nonzero(z.argmax(axis=1) == y))
+        correct = z.argmax(axis=1) == y
+        if sample_weight is not None:
+            return float(sample_weight[correct].sum(dtype=np.float64))
+        return int(np.count_nonzero(correct))
 
     @staticmethod
     def predict(z: Array) -> Labels:
@@ -295,6 +351,10 @@ class MeanSquaredError:
     layer's output is the prediction: no activation is applied to it. The loss has no
     constructor arguments.
 
+    With a weight w_i per example, ``forward(z, y, sample_weight=w)`` returns the weighted
+    mean L = sum_i w_i sum_k (z_ik - y_ik)^2 / (K sum w), and ``backward()`` then returns
+    2 w_i (z_i - y_i) / (K sum w).
+
     See Also
     --------
     SoftmaxCrossEntropy : The loss for classification.
@@ -310,13 +370,18 @@ class MeanSquaredError:
     1.25
     >>> loss.backward().tolist()
     [[0.0, 1.0], [0.0, -0.5]]
+    >>> loss.forward(z, np.array([[1.0, 0.0], [3.0, 5.0]]), sample_weight=np.array([1.0, 3.0]))
+    0.875
     """
 
     classifier = False  # the targets are numbers; predictions are the outputs themselves
 
     _diff: Array  # z - y of the last forward pass
+    _scale: Array | None  # 2 w_i / (K sum w) of a weighted forward pass; None: unweighted
 
-    def forward(self, z: Array, y: Targets) -> float:
+    def forward(
+        self, z: Array, y: Targets, sample_weight: Array | None = None, total_weight: float | None = None
+    ) -> float:
         """Return the mean over every value of (z - y)^2; remember z - y for ``backward``.
 
         Parameters
@@ -325,11 +390,18 @@ class MeanSquaredError:
             The last layer's output.
         y : ndarray of shape (N, K)
             The targets, as ``check_target`` returns them; they are not checked here.
+        sample_weight : ndarray of shape (N,) or None, default None
+            A weight per example, finite and non-negative with a positive sum (not
+            checked here); None: every example counts the same.
+        total_weight : float or None, default None
+            What the weighted losses are divided by (times K): None, the sum of
+            ``sample_weight``, as for ``SoftmaxCrossEntropy.forward``.
 
         Returns
         -------
         float
-            The loss of the batch.
+            The loss of the batch; with weights, sum_i w_i sum_k (z_ik - y_ik)^2 /
+            (K sum w).
 
         Examples
         --------
@@ -339,11 +411,22 @@ class MeanSquaredError:
         5.0
         """
         diff = self._diff = np.subtract(z, y, out=self._buffer("diff", z))
+        if sample_weight is not None:
+            k: int = diff.shape[1]
+            if total_weight is None:
+                total_weight = float(sample_weight.sum(dtype=np.float64))
+            rows = np.einsum("ij,ij->i", diff, diff)  # each example's sum of squares
+            self._scale = (sample_weight * (2.0 / (k * total_weight))).astype(diff.dtype, copy=False)
+            loss: float = float(np.dot(rows.astype(np.float64), sample_weight.astype(np.float64)))
+            return loss / (k * total_weight)
+        self._scale = None
         flat = diff.reshape(-1)
         return float(np.dot(flat, flat)) / flat.size
 
     def backward(self) -> Array:
         """Return dLoss/dz = 2 (z - y) / (N K) for the last ``forward``.
+
+        After a weighted ``forward``, row i is 2 w_i (z_i - y_i) / (K sum w).
 
         Returns
         -------
@@ -361,6 +444,9 @@ class MeanSquaredError:
         [[-1.0], [-3.0]]
         """
         diff = self._diff
+        if self._scale is not None:
+            grad_w: Array = np.multiply(diff, self._scale[:, None], out=self._buffer("grad", diff))
+            return grad_w
         grad: Array = np.multiply(diff, 2.0 / diff.size, out=self._buffer("grad", diff))
         return grad
 
@@ -426,7 +512,7 @@ class MeanSquaredError:
         return y
 
     @staticmethod
-    def n_correct(z: Array, y: Targets) -> None:
+    def n_correct(z: Array, y: Targets, sample_weight: Array | None = None) -> None:
         """Return None: regression has no accuracy.
 
         Parameters
@@ -435,6 +521,8 @@ class MeanSquaredError:
             The last layer's output.
         y : ndarray of shape (N, K)
             The targets.
+        sample_weight : ndarray of shape (N,) or None, default None
+            A weight per example (not used).
 
         Returns
         -------
@@ -468,8 +556,10 @@ class MeanSquaredError:
 Loss = SoftmaxCrossEntropy | MeanSquaredError
 
 
-def l2_penalty(parameters: Iterable[Parameter], l2: float, n: int) -> float:
+def l2_penalty(parameters: Iterable[Parameter], l2: float, n: float) -> float:
     """Return lambda / (2N) * sum of squared weights (biases excluded), as in the tutorial.
+
+    With weights per example, N is the sum of the weights (``fit``'s ``sample_weight``).
 
     Parameters
     ----------
@@ -477,8 +567,8 @@ def l2_penalty(parameters: Iterable[Parameter], l2: float, n: int) -> float:
         The parameters; only those with ``decay`` True (the weights) count.
     l2 : float
         lambda, the L2 strength; 0 gives 0.0 without reading the parameters.
-    n : int
-        N, the number of examples the loss is averaged over.
+    n : int or float
+        N, the number of examples the loss is averaged over (with weights, their sum).
 
     Returns
     -------

@@ -60,6 +60,10 @@ def parse_spec(spec: str | Sequence[int]) -> list[int]:
     return sizes
 
 
+# Inference goes in slices of at most this many values in any one layer's output.
+INFERENCE_VALUES = 2**21
+
+
 def _all_finite(X: Array) -> bool:
     """True when no value of X is NaN or infinite. A NaN or an infinity makes the dot
     product of X with itself non-finite; that BLAS call is several times faster than
@@ -68,6 +72,11 @@ def _all_finite(X: Array) -> bool:
     with np.errstate(over="ignore", invalid="ignore"):
         square = np.dot(flat, flat)
     return bool(np.isfinite(square)) or bool(np.isfinite(X).all())
+
+
+def _weight_sum(weights: Array) -> float:
+    """The sum of the weights per example, in float64."""
+    return float(weights.sum(dtype=np.float64))
 
 
 def _check_finite(X: Array) -> None:
@@ -162,6 +171,7 @@ class Network:
                 "needs one row of values (put a Flatten() and a Linear at the end)"
             )
         self.layers = layers
+        self._first_trained = next(i for i, layer in enumerate(layers) if layer.parameters())
         self.loss: Loss = SoftmaxCrossEntropy() if loss is None else loss
         self._training: bool | None = None
         self._packed()
@@ -380,10 +390,13 @@ class Network:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        if "_first_trained" not in state:  # pickled before it existed
+            self._first_trained = next(i for i, layer in enumerate(self.layers) if layer.parameters())
         self._packed()
 
-    def _l2_penalty(self, l2: float, n: int) -> float:
-        """lambda / (2N) * sum of squared weights (biases excluded), as in the tutorial."""
+    def _l2_penalty(self, l2: float, n: float) -> float:
+        """lambda / (2N) * sum of squared weights (biases excluded), as in the tutorial; N
+        is the number of examples, or the sum of their weights."""
         if not l2:
             return 0.0
         values, _, n_weights = self._flat
@@ -585,8 +598,9 @@ class Network:
         """Backpropagate dLoss/dOutput through the layers in reverse, filling every .grad.
 
         Each layer's ``backward`` receives dLoss/d(its output) and returns dLoss/d(its
-        input), which the layer before receives. The first layer does not compute its
-        input gradient. Call it after ``forward`` on the same batch.
+        input), which the layer before receives. The first layer with parameters does not
+        compute its input gradient, and the layers before it are skipped. Call it after
+        ``forward`` on the same batch.
 
         Parameters
         ----------
@@ -606,31 +620,42 @@ class Network:
         >>> net.parameters()[0].grad.shape
         (4, 8)
         """
-        layers = self.layers
+        # Below the first layer with parameters no gradient is needed: that layer does not
+        # compute its input gradient, and the layers before it (a Reshape) are not called.
+        layers = self.layers[self._first_trained :]
         for layer in layers[:0:-1]:
             grad = layer.backward(grad)  # type: ignore[assignment]  # None only with input_grad=False
         layers[0].backward(grad, input_grad=False)
 
-    def _loss_and_gradients(self, X: Array, y: Targets, l2: float) -> tuple[float, Array]:
+    def _loss_and_gradients(
+        self, X: Array, y: Targets, l2: float, weights: Array | None = None, total: float | None = None
+    ) -> tuple[float, Array]:
         """forward, loss, backward on validated arrays; returns the loss and the last
-        layer's output (valid until the next forward pass)."""
+        layer's output (valid until the next forward pass). ``weights``: one per example,
+        checked (the loss's weighted mean); ``total``: the N of the L2 term, and with
+        weights what the weighted losses are divided by (None: the number of examples, or
+        the sum of the weights)."""
         out = self.forward(X)
-        loss = self.loss.forward(out, y)
+        loss = self.loss.forward(out, y) if weights is None else self.loss.forward(out, y, weights, total)
         self.backward(self.loss.backward())
         if l2:
-            n = X.shape[0]
+            n = total if total is not None else X.shape[0] if weights is None else _weight_sum(weights)
             loss += self._l2_penalty(l2, n)
             values, grads, n_weights = self._flat
             grads[:n_weights] += (l2 / n) * values[:n_weights]  # d(penalty)/dW = lambda / N * W
         return loss, out
 
-    def loss_and_gradients(self, X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> float:
+    def loss_and_gradients(
+        self, X: ArrayLike, y: ArrayLike, l2: float = 0.0, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Run the forward pass, the loss and the backward pass; return the loss.
 
         The loss is the mean cross-entropy + lambda/(2N) sum W^2. Fills every parameter's
         ``grad`` and returns the loss. Uses training mode, so
         Dropout is active (and the network stays in training mode). With ``l2`` > 0 each
-        weight's gradient includes the penalty's, lambda / N * W.
+        weight's gradient includes the penalty's, lambda / N * W. With ``sample_weight``
+        the loss is the weighted mean sum w_i l_i / sum w_i and N is the sum of the
+        weights, as in ``fit``.
 
         Parameters
         ----------
@@ -640,6 +665,8 @@ class Network:
             Their labels 0..K-1.
         l2 : float, default 0.0
             lambda, the L2 strength (biases are not penalised).
+        sample_weight : array_like of shape (N,) or None, default None
+            A weight per example (see ``check_sample_weight``); None: every example 1.
 
         Returns
         -------
@@ -649,7 +676,8 @@ class Network:
         Raises
         ------
         LayerwiseError
-            If X or y is invalid (see ``check_X`` and ``check_y``).
+            If X, y or the weights are invalid (see ``check_X``, ``check_y`` and
+            ``check_sample_weight``).
 
         See Also
         --------
@@ -664,17 +692,31 @@ class Network:
         >>> loss = net.loss_and_gradients(X, [0, 1, 2, 0, 1, 2], l2=0.1)
         >>> loss > 0, net.parameters()[0].grad.shape
         (True, (4, 8))
+
+        A weight of 2 counts an example twice, as if it were duplicated:
+
+        >>> y = np.array([0, 1, 2, 0, 1, 2])
+        >>> weighted = net.loss_and_gradients(X, y, l2=0.1, sample_weight=[2, 1, 1, 1, 1, 1])
+        >>> duplicated = net.loss_and_gradients(np.vstack([X, X[:1]]), np.append(y, 0), l2=0.1)
+        >>> bool(np.isclose(weighted, duplicated))
+        True
         """
         X = self.check_X(X)
         y = self.check_y(y, len(X))
+        weights, total = self._example_weights(sample_weight, len(X))
         self.train(True)
         self._packed()
-        return self._loss_and_gradients(X, y, float(l2))[0]
+        return self._loss_and_gradients(X, y, float(l2), weights, total)[0]
 
-    def evaluate(self, X: ArrayLike, y: ArrayLike, l2: float = 0.0) -> tuple[float, float]:
+    def evaluate(
+        self, X: ArrayLike, y: ArrayLike, l2: float = 0.0, sample_weight: ArrayLike | None = None
+    ) -> tuple[float, float]:
         """Return (loss, accuracy) in inference mode; the loss includes the L2 term.
 
-        The network is left in inference mode; no gradient is computed.
+        The network is left in inference mode; no gradient is computed. With
+        ``sample_weight`` both are weighted: the loss is sum w_i l_i / sum w_i plus
+        lambda/(2N) sum W^2 with N the sum of the weights, the accuracy the share of the
+        weight on the examples classified correctly.
 
         Parameters
         ----------
@@ -684,6 +726,8 @@ class Network:
             Their labels 0..K-1.
         l2 : float, default 0.0
             lambda, the L2 strength, for the lambda/(2N) sum W^2 term.
+        sample_weight : array_like of shape (N,) or None, default None
+            A weight per example (see ``check_sample_weight``); None: every example 1.
 
         Returns
         -------
@@ -696,7 +740,8 @@ class Network:
         Raises
         ------
         LayerwiseError
-            If X or y is invalid (see ``check_X`` and ``check_y``).
+            If X, y or the weights are invalid (see ``check_X``, ``check_y`` and
+            ``check_sample_weight``).
 
         Examples
         --------
@@ -711,15 +756,35 @@ class Network:
         self._packed()
         X = self.check_X(X)
         y = self.check_y(y, len(X))
-        return self._evaluate(X, y, l2)
+        weights, total = self._example_weights(sample_weight, len(X))
+        return self._evaluate(X, y, l2, weights, total)
 
-    def _evaluate(self, X: Array, y: Targets, l2: float = 0.0) -> tuple[float, float]:
-        """Loss and accuracy (NaN for regression) on validated arrays, in inference mode."""
+    def _evaluate(
+        self, X: Array, y: Targets, l2: float = 0.0, weights: Array | None = None, total: float | None = None
+    ) -> tuple[float, float]:
+        """Loss and accuracy (NaN for regression) on validated arrays, in inference mode;
+        ``weights`` and ``total`` as for ``_loss_and_gradients``."""
         self.train(False)
         out = self.forward(X)
-        loss = self.loss.forward(out, y) + self._l2_penalty(l2, len(X))
-        correct = self.loss.n_correct(out, y)
-        return loss, math.nan if correct is None else correct / len(X)
+        if weights is None:
+            loss = self.loss.forward(out, y) + self._l2_penalty(l2, len(X) if total is None else total)
+            correct = self.loss.n_correct(out, y)
+            return loss, math.nan if correct is None else correct / len(X)
+        weight = _weight_sum(weights)
+        loss = self.loss.forward(out, y, weights) + self._l2_penalty(l2, weight if total is None else total)
+        correct = self.loss.n_correct(out, y, weights)
+        return loss, math.nan if correct is None else correct / weight
+
+    def _example_weights(self, sample_weight: ArrayLike | None, n: int) -> tuple[Array | None, float]:
+        """The checked weights of ``n`` examples and the N of the L2 term (their sum).
+        Equal weights c give the plain mean, which is computed as without weights (None,
+        with N = c n), so that they give exactly the numbers of no weights."""
+        if sample_weight is None:
+            return None, float(n)
+        weights = self.check_sample_weight(sample_weight, n)
+        if weights.min() == weights.max():
+            return None, float(weights[0]) * n
+        return weights, _weight_sum(weights)
 
     def predict_proba(self, X: ArrayLike) -> Array:
         """Return the class probabilities, shape (N, n_classes).
@@ -812,7 +877,15 @@ class Network:
         first = self.layers[0]
         if not isinstance(first, Linear) or first.n_out >= first.n_in or X.ndim != 2:
             _check_finite(X)
-            return self.forward(X)
+            # In slices when one layer's output for all of X would be large (a convolution's
+            # channel maps): memory stays bounded and each slice's buffers stay in cache.
+            step = max(1, INFERENCE_VALUES // max(math.prod(shape) for shape in self.shapes))
+            if len(X) <= step:
+                return self.forward(X)
+            out = np.empty((len(X), self.n_outputs), self.dtype)
+            for start in range(0, len(X), step):
+                out[start : start + step] = self.forward(X[start : start + step])
+            return out
         with np.errstate(over="ignore", invalid="ignore"):  # bad input is reported just below
             z = first.forward(X)
         if not _all_finite(z):
@@ -925,6 +998,72 @@ class Network:
         layerwise.errors.LayerwiseError: label 3 is out of range: the network has 3 classes (0..2)
         """
         return self.loss.check_target(y, n, self.n_outputs, self.dtype)
+
+    def check_sample_weight(self, sample_weight: ArrayLike, n: int | None = None) -> Array:
+        """Return the weights per example as a 1-D array of the network's dtype, or raise an error.
+
+        The weights must be finite and non-negative, with a positive sum. The array
+        itself is returned, not a copy, when it already is such an array (nothing here
+        writes to it).
+
+        Parameters
+        ----------
+        sample_weight : array_like of shape (N,)
+            One weight per example; integers and booleans are converted.
+        n : int or None, default None
+            The number of examples of X, which the weights must match; None: not checked.
+
+        Returns
+        -------
+        ndarray of shape (N,)
+            The weights, ready for the loss.
+
+        Raises
+        ------
+        LayerwiseError
+            If the weights are not numbers, not 1-D, not ``n`` of them, hold NaN,
+            infinities (or values too large for the dtype) or negative values, or are all
+            zero.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> net = lw.Network.from_spec("4-8-3", seed=0)
+        >>> net.check_sample_weight([1, 2, 0.5]).tolist()
+        [1.0, 2.0, 0.5]
+        >>> net.check_sample_weight([1, -1, 1])
+        Traceback (most recent call last):
+        ...
+        layerwise.errors.LayerwiseError: sample_weight must be non-negative, but it holds -1
+        >>> net.check_sample_weight([0, 0], n=2)
+        Traceback (most recent call last):
+        ...
+        layerwise.errors.LayerwiseError: sample_weight must have a positive sum, but every weight is zero
+        """
+        try:
+            weights = np.asarray(sample_weight)
+        except (TypeError, ValueError) as e:
+            raise LayerwiseError(f"sample_weight is not a numeric array: {e}") from None
+        if weights.dtype.kind not in "biuf":
+            raise LayerwiseError(f"sample_weight must be numbers, not of dtype {weights.dtype}")
+        if weights.ndim != 1:
+            raise LayerwiseError(
+                f"sample_weight must be 1-D, one weight per example, not of shape {weights.shape}"
+            )
+        if n is not None and len(weights) != n:
+            raise LayerwiseError(f"X has {n} examples but sample_weight has {len(weights)} weights")
+        if not np.isfinite(weights).all():
+            raise LayerwiseError("sample_weight contains NaN or infinite values")
+        with np.errstate(over="ignore"):  # a weight beyond the dtype's range is reported below
+            weights = np.require(weights, dtype=self.dtype, requirements=("C", "A"))
+        if not np.isfinite(weights).all():
+            raise LayerwiseError(f"sample_weight holds values too large for {self.dtype.name}")
+        if len(weights) and weights.min() < 0:
+            raise LayerwiseError(f"sample_weight must be non-negative, but it holds {weights.min():g}")
+        if not _weight_sum(weights) > 0:
+            raise LayerwiseError("sample_weight must have a positive sum, but every weight is zero")
+        return weights
 
     # --- description --------------------------------------------------------------
 

@@ -1,12 +1,13 @@
-"""fit(): epochs of mini-batches (or the full batch), recorded in a History."""
+"""fit(): epochs of mini-batches (or the full batch), recorded in a History; weights per
+example and per class."""
 
 import functools
 import io
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn, Self
+from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,7 +19,7 @@ from .layers import Dropout
 from .network import Network
 from .optimizers import Optimizer
 from .progress import EpochProgress, progress_callbacks
-from .types import Array, ArrayLike, Targets
+from .types import Array, ArrayLike, Labels, Targets
 
 if TYPE_CHECKING:  # for the annotation only: matplotlib is imported by History.plot alone
     from matplotlib.figure import Figure
@@ -26,6 +27,8 @@ if TYPE_CHECKING:  # for the annotation only: matplotlib is imported by History.
 # fit's divergence rule: a step whose loss is not below this many times the loss at the
 # start (the larger of the first step's loss and log K) stops the training.
 DIVERGENCE_FACTOR = 1e4
+BALANCED = "balanced"  # class_weight: each class weighed inversely to its share of the examples
+ClassWeight: TypeAlias = str | Mapping[int, float] | None
 
 
 @dataclass
@@ -40,9 +43,11 @@ class History:
     ----------
     train_loss : list of float, optional
         The mean training loss of each epoch: the loss of each mini-batch (with the L2
-        term), weighted by its size, as the weights changed during the epoch.
+        term), weighted by its size (with weights per example, by its share of their
+        sum), as the weights changed during the epoch.
     train_accuracy : list of float, optional
-        The share of training examples classified correctly, during the epoch's steps.
+        The share of training examples classified correctly, during the epoch's steps
+        (with weights per example, the share of their sum).
     val_loss : list of float, optional
         The loss on ``validation_data`` at the end of each epoch (empty without it).
     val_accuracy : list of float, optional
@@ -279,12 +284,14 @@ def seed_generators(net: Network, seed: int | None) -> np.random.Generator:
     return rng
 
 
-def _check_classes(y: Targets, yv: Targets | None) -> None:
-    """A training set needs two classes; a validation set only classes it has."""
-    present = np.unique(y)
+def _check_classes(y: Targets, yv: Targets | None, weights: Array | None = None) -> None:
+    """A training set needs two classes (among its examples of positive weight); a
+    validation set only classes it has."""
+    present = np.unique(y if weights is None else y[weights > 0])
     if len(present) < 2:
+        which = "training labels" if weights is None else "training examples of positive weight"
         raise LayerwiseError(
-            f"the training labels hold only one class ({present[0]}): a classifier needs at least two"
+            f"the {which} hold only one class ({present[0]}): a classifier needs at least two"
         )
     if yv is not None:
         absent = np.setdiff1d(np.unique(yv), present)
@@ -293,6 +300,106 @@ def _check_classes(y: Targets, yv: Targets | None) -> None:
                 f"the validation set has class {absent[0]}, which no training example has "
                 "(its accuracy could only be wrong); split the data so that training sees every class"
             )
+
+
+def class_weights(
+    class_weight: ClassWeight, y: Labels, n_classes: int, sample_weight: Array | None = None
+) -> NDArray[np.float64]:
+    """The weight of each class 0..K-1 that ``class_weight`` gives the labels ``y``.
+
+    "balanced" is scikit-learn's rule (``compute_class_weight``): n / (k * n_c) for a
+    class of n_c of the n examples, k being the number of classes that ``y`` holds, so
+    that every class weighs as much in total; with ``sample_weight``, n and n_c are sums
+    of weights, as scikit-learn counts them then. A dict gives the classes it names their
+    weight, and the others 1. None gives every class 1.
+
+    Parameters
+    ----------
+    class_weight : "balanced", dict of int to float, or None
+        The rule, or the weight of each class it names by its index 0..K-1.
+    y : ndarray of int of shape (N,)
+        The labels 0..K-1, checked (``Network.check_y``).
+    n_classes : int
+        K, the number of classes (the network's outputs).
+    sample_weight : ndarray of shape (N,) or None, default None
+        The weights per example, checked, that "balanced" counts with.
+
+    Returns
+    -------
+    ndarray of float64 of shape (K,)
+        The weight of each class; 1 for a class that ``y`` does not hold ("balanced").
+
+    Raises
+    ------
+    LayerwiseError
+        If ``class_weight`` is none of these, or a dict names a class outside 0..K-1 or
+        gives a weight that is not a finite non-negative number.
+
+    See Also
+    --------
+    fit : Multiplies each example's weight by the weight of its class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import layerwise as lw
+    >>> from layerwise.nn.training import class_weights
+    >>> y = np.array([0, 0, 0, 1])  # three of class 0, one of class 1
+    >>> class_weights("balanced", y, 2).tolist()  # 4 / (2 * 3), 4 / (2 * 1)
+    [0.6666666666666666, 2.0]
+    >>> class_weights({1: 5.0}, y, 3).tolist()
+    [1.0, 5.0, 1.0]
+    """
+    weights = np.ones(n_classes)
+    if class_weight is None:
+        return weights
+    if isinstance(class_weight, str) and class_weight.lower() == BALANCED:
+        counts = np.bincount(y, weights=sample_weight, minlength=n_classes).astype(np.float64)
+        held = np.bincount(y, minlength=n_classes) > 0  # the classes y holds
+        counted = held & (counts > 0)
+        weights[counted] = counts.sum() / (np.count_nonzero(held) * counts[counted])
+        return weights
+    if not isinstance(class_weight, Mapping):
+        raise LayerwiseError(
+            f"class_weight must be None, 'balanced' or a dict of class: weight, not {class_weight!r}"
+        )
+    for label, weight in class_weight.items():
+        if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < n_classes:
+            raise LayerwiseError(
+                f"class_weight names class {label!r}, "
+                f"but the network has {n_classes} classes (0..{n_classes - 1})"
+            )
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, (int, float, np.number))
+            or not (math.isfinite(weight) and weight >= 0)
+        ):
+            raise LayerwiseError(
+                f"class_weight of class {label} must be a non-negative number, not {weight!r}"
+            )
+        weights[int(label)] = float(weight)
+    return weights
+
+
+def _example_weights(
+    net: Network, y: Targets, sample_weight: ArrayLike | None, class_weight: ClassWeight
+) -> tuple[Array | None, float]:
+    """Each example's weight, checked: ``sample_weight`` times its class's weight. Equal
+    weights c give (None, c): the plain mean, computed as without weights, with the
+    L2 term's N multiplied by c."""
+    if sample_weight is None and class_weight is None:
+        return None, 1.0
+    n = len(y)
+    if class_weight is not None:
+        if not net.loss.classifier:
+            raise LayerwiseError(f"class_weight is for classification; this network's loss is {net.loss!r}")
+        given = None if sample_weight is None else net.check_sample_weight(sample_weight, n)
+        per_class = class_weights(class_weight, y, net.n_classes, given)  # type: ignore[arg-type]
+        sample_weight = per_class[y] if given is None else given * per_class[y]
+    weights = net.check_sample_weight(sample_weight, n)  # type: ignore[arg-type]
+    if weights.min() == weights.max():
+        return None, float(weights[0])
+    return weights, 1.0
 
 
 def _batches(
@@ -315,7 +422,7 @@ def fit(
     epochs: int = DEFAULTS.epochs,
     batch_size: BatchSize | str = DEFAULTS.batch_size,
     l2: float = DEFAULTS.l2,
-    validation_data: tuple[ArrayLike, ArrayLike] | None = None,
+    validation_data: tuple[ArrayLike, ArrayLike] | tuple[ArrayLike, ArrayLike, ArrayLike] | None = None,
     seed: int | np.random.Generator | None = DEFAULTS.seed,
     shuffle: bool = True,
     callbacks: Iterable[Callback] = (),
@@ -323,6 +430,8 @@ def fit(
     history: History | None = None,
     check_classes: bool = True,
     verbose: int = 0,
+    sample_weight: ArrayLike | None = None,
+    class_weight: ClassWeight = None,
 ) -> History:
     """Train ``net`` in place and return a History.
 
@@ -346,6 +455,25 @@ def fit(
     explodes grows by orders of magnitude within a few steps and leaves the network at
     chance accuracy. The check is one comparison per step.
 
+    Weights: with ``sample_weight`` (a weight per example) and ``class_weight`` (a weight
+    per class, "balanced" or a dict), each example's weight w_i is the product of the
+    two. The loss is the weighted mean sum w_i l_i / sum w_i, its gradient weighted
+    alike, and the L2 term is not weighted: it is lambda/(2N) sum ||W||^2 with N the sum
+    of the weights (as scikit-learn's MLP takes it). So, in full-batch training, a weight
+    of 2 trains the same weights as the example written twice (and a weight of 0 as the
+    example left out), L2 term included; equal weights c are the plain mean, with N = c
+    times the number of examples: exactly the numbers of no weights for c = 1, or for any
+    c when ``l2`` is 0. Mini-batches are drawn as without weights, and each one's loss is
+    its weighted losses summed over its share of the total weight, m B (m the mean
+    weight of the training examples, B the batch size), the N of its L2 term: a step's
+    expected gradient is then the full batch's, and a batch of light examples makes a
+    small step (divided by its own weights' sum, as scikit-learn's MLP divides, a batch
+    of examples of weight 0.001 would make as large a step as one of weight 1000, and
+    class weights would lose their effect). The History's training loss and accuracy are
+    weighted too (the batches' losses times their shares, over the total weight; the
+    share of the weight classified correctly); the validation ones only with weights in
+    ``validation_data``.
+
     Parameters
     ----------
     net : Network
@@ -368,9 +496,11 @@ def fit(
         statistics need two).
     l2 : float, default 0.0
         The tutorial's lambda, 0 or more.
-    validation_data : tuple of (array_like, array_like) or None, optional
+    validation_data : tuple of (array_like, array_like[, array_like]) or None, optional
         ``(X_val, y_val)``, scored in inference mode at the end of each epoch
-        (``val_loss`` and ``val_accuracy``, with the L2 term in the loss).
+        (``val_loss`` and ``val_accuracy``, with the L2 term in the loss); or
+        ``(X_val, y_val, weights)`` for weighted scores (as ``Network.evaluate`` with
+        ``sample_weight``). The training's weights do not apply to it.
     seed : int, numpy.random.Generator or None, default 0
         Seeds the shuffles and the dropout masks (see ``seed_generators``); a Generator is
         used as it is, and the Dropout layers' own generators too.
@@ -391,6 +521,14 @@ def fit(
         in Jupyter), with the running loss, cleared at the end of the epoch; 2 the bar and
         one line per epoch with its losses, accuracies and seconds (printed). tqdm is
         imported only for 1 and 2.
+    sample_weight : array_like of shape (n_examples,) or None, optional
+        A weight per example: finite, non-negative, with a positive sum (see
+        ``Network.check_sample_weight``); None: every example 1.
+    class_weight : "balanced", dict of int to float, or None, optional
+        A weight per class, for classification (see ``class_weights``): "balanced"
+        weighs each class by n / (k * its number of examples), counted with
+        ``sample_weight``, as scikit-learn does; a dict gives the classes it names (by
+        their index 0..K-1) their weight and the others 1; None: every class 1.
 
     Returns
     -------
@@ -403,8 +541,11 @@ def fit(
         If ``epochs``, ``l2``, ``batch_size`` or ``verbose`` is out of range (or
         ``verbose`` asks for a bar and tqdm is not installed); if X, y or the
         validation data are not numeric arrays of the network's shapes, hold NaN or
-        infinite values, or labels out of range; if ``check_classes`` finds one class in
-        the training set, or a validation class the training set lacks.
+        infinite values, or labels out of range; if the weights are invalid (see
+        ``Network.check_sample_weight`` and ``class_weights``), or ``class_weight`` is
+        given for a regression; if ``check_classes`` finds one class in the training set
+        (among its examples of positive weight), or a validation class the training set
+        lacks.
     TrainingDiverged
         If a step's loss is NaN, infinite or not below 10^4 times the loss at the start
         (see above); it names the epoch, and the network is set back to the weights it had
@@ -442,6 +583,12 @@ def fit(
     >>> all(np.isfinite(w).all() for w in net.get_weights())
     True
 
+    A weight per example, and "balanced" class weights for classes of unequal sizes:
+
+    >>> weights = np.where(y == 0, 2.0, 1.0)  # the examples of class 0 count twice
+    >>> history = lw.fit(net, X, y, epochs=2, sample_weight=weights)
+    >>> history = lw.fit(net, X[:20], y[:20], epochs=2, class_weight="balanced")
+
     ``verbose=2`` prints one line per epoch (and shows a progress bar on standard error):
 
     >>> _ = lw.fit(net, X, y, epochs=2, verbose=2)  # doctest: +ELLIPSIS
@@ -463,14 +610,22 @@ def fit(
     )
     per_step = resolve_batch_size(setting, n)
     batch = None if per_step >= n else per_step  # None: the full batch
+    weights, factor = _example_weights(net, y, sample_weight, class_weight)
     Xv: Array | None = None
     yv: Targets | None = None
+    validation_weights: tuple[Array | None, float] | None = None
     if validation_data is not None:
-        Xv_raw, yv_raw = validation_data
-        Xv = net.check_X(Xv_raw)
-        yv = net.check_y(yv_raw, len(Xv))
+        if len(validation_data) not in (2, 3):
+            raise LayerwiseError("validation_data must be (X_val, y_val) or (X_val, y_val, weights)")
+        Xv = net.check_X(validation_data[0])
+        yv = net.check_y(validation_data[1], len(Xv))
+        if len(validation_data) == 3:
+            try:
+                validation_weights = net._example_weights(validation_data[2], len(Xv))
+            except LayerwiseError as e:
+                raise LayerwiseError(f"the validation weights: {e}") from None
     if check_classes and net.loss.classifier:
-        _check_classes(y, yv)
+        _check_classes(y, yv, weights)
 
     # Dropout masks follow fit's seed too, for bit-identical reruns.
     rng = seed if isinstance(seed, np.random.Generator) else seed_generators(net, seed)
@@ -485,9 +640,10 @@ def fit(
             c.on_train_begin(net, history)
         # Overflow on the way to a diverging loss is reported once, as TrainingDiverged.
         with np.errstate(over="ignore", invalid="ignore"):
-            _Loop(net, X, y, Xv, yv, optimizer, batch, l2, rng, shuffle, history, callbacks).run(
-                start_epoch, epochs
-            )
+            loop = _Loop(net, X, y, Xv, yv, optimizer, batch, l2, rng, shuffle, history, callbacks)
+            if weights is not None or factor != 1.0 or validation_weights is not None:
+                loop.weigh(weights, factor, validation_weights)
+            loop.run(start_epoch, epochs)
         net.train(False)
         for c in callbacks:
             c.on_train_end(net, history)
@@ -514,6 +670,20 @@ class _Loop:
     shuffle: bool
     history: History
     callbacks: list[Callback]
+    # Weights (``weigh``): each training example's (None: all the same), the factor of
+    # equal weights in the L2 term's N, and the validation set's (weights, N).
+    weights: Array | None = None
+    step_l2: float | None = None
+    validation_weights: tuple[Array | None, float] | None = None
+
+    def weigh(
+        self, weights: Array | None, factor: float, validation_weights: tuple[Array | None, float] | None
+    ) -> None:
+        """Train with a weight per example (None: equal weights ``factor``, the plain mean
+        with lambda/(2 factor N)); score the validation set with its own weights."""
+        self.weights, self.validation_weights = weights, validation_weights
+        if weights is None:
+            self.step_l2 = self.l2 / factor
 
     def run(self, start_epoch: int, epochs: int) -> None:
         self.params = self.net.parameters()
@@ -538,7 +708,9 @@ class _Loop:
                 np.copyto(kept, array)
             self.optimizer.set_epoch(epoch)
             self.net.train(True)
-            loss_sum, correct = self._batches(epoch)
+            loss_sum, correct = (
+                self._batches(epoch) if self.weights is None else self._weighted_batches(epoch)
+            )
             if self._end_of_epoch(epoch, loss_sum, correct, started):
                 self.history.stopped_epoch = epoch
                 break
@@ -554,13 +726,48 @@ class _Loop:
         loss_sum = correct = 0.0
         n_correct = self.net.loss.n_correct
         limit = self.limit  # a local: the check is one comparison per step
+        l2 = self.l2 if self.step_l2 is None else self.step_l2
         for b, idx in enumerate(batches):
             Xb, yb = (X, y) if idx is None else (X[idx], y[idx])
-            loss, out = self.net._loss_and_gradients(Xb, yb, self.l2)
+            loss, out = self.net._loss_and_gradients(Xb, yb, l2)
             if not loss < limit:  # NaN, infinite, exploding, or the first step
                 limit = self._check_loss(epoch, loss)
             loss_sum += loss * len(yb)
             correct += n_correct(out, yb) or 0
+            self.optimizer.step(self.params)
+            for c in self.batch_callbacks:
+                c.on_batch_end(b, len(yb), loss)
+        return loss_sum, correct
+
+    def _weighted_batches(self, epoch: int) -> tuple[float, float]:
+        """``_batches`` with a weight per example (see ``fit``): a batch's loss is the sum
+        of its weighted losses over its share of the total weight, m |batch| with m the
+        mean weight (the full batch: the weighted mean), and its L2 term's N is that share.
+        Returns the sum of each batch's loss times its share, and the weight of the
+        correct predictions."""
+        X, y, weights, n = self.X, self.y, self.weights, len(self.X)
+        assert weights is not None  # only with weights
+        if self.batch_size is None:
+            batches: list[NDArray[np.intp] | None] = [None]
+        else:
+            batches = list(_batches(n, self.batch_size, self.rng, self.shuffle, self.fold_single))
+        total_weight = float(weights.sum(dtype=np.float64))
+        mean_weight = total_weight / n
+        loss_sum = correct = 0.0
+        n_correct = self.net.loss.n_correct
+        for b, idx in enumerate(batches):
+            if idx is None:
+                Xb, yb, wb, share = X, y, weights, total_weight
+            else:
+                Xb, yb, wb, share = X[idx], y[idx], weights[idx], mean_weight * len(idx)
+            loss, out = self.net._loss_and_gradients(Xb, yb, self.l2, wb, share)
+            # the divergence rule sees a batch heavier than its share as if it were not
+            heavier = float(wb.sum(dtype=np.float64)) / share
+            checked = loss / heavier if heavier > 1 else loss
+            if not checked < self.limit:  # NaN, infinite, exploding, or the first step
+                self._check_loss(epoch, checked)
+            loss_sum += loss * share
+            correct += n_correct(out, yb, wb) or 0
             self.optimizer.step(self.params)
             for c in self.batch_callbacks:
                 c.on_batch_end(b, len(yb), loss)
@@ -598,14 +805,18 @@ class _Loop:
 
     def _end_of_epoch(self, epoch: int, loss_sum: float, correct: float, started: float) -> bool:
         """Scores the epoch, records it and runs the callbacks; True when one says stop."""
-        n, history = len(self.X), self.history
+        history = self.history
+        # the examples, or the total weight
+        n = len(self.X) if self.weights is None else float(self.weights.sum(dtype=np.float64))
         classifier = self.net.loss.classifier  # a regression records no accuracy
         logs = {"train_loss": loss_sum / n}
         if classifier:
             logs["train_accuracy"] = correct / n
         if self.Xv is not None:
             assert self.yv is not None  # fit() sets the two together
-            logs["val_loss"], val_accuracy = self.net._evaluate(self.Xv, self.yv, self.l2)
+            logs["val_loss"], val_accuracy = self.net._evaluate(
+                self.Xv, self.yv, self.l2, *(self.validation_weights or ())
+            )
             if classifier:
                 logs["val_accuracy"] = val_accuracy
         history.train_loss.append(logs["train_loss"])
