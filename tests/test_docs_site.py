@@ -43,7 +43,7 @@ def test_the_api_reference_covers_every_public_name(site):
 @pytest.mark.slow
 def test_the_guide_and_the_notebooks_are_pages(site):
     assert "The tutorial" in (site / "index.html").read_text()
-    for page in ("data-and-training", "search", "ecosystem", "robustness", "changelog"):
+    for page in ("data-and-training", "search", "ecosystem", "robustness", "serve", "tracking", "changelog"):
         assert (site / page / "index.html").exists(), page
     for notebook in ("tutorial", "fashion_mnist"):
         assert "<img" in (site / "notebooks" / notebook / "index.html").read_text(), notebook

@@ -122,7 +122,9 @@ def test_first_layer_weights_as_images(client):
 def test_the_form_is_the_training_configuration(client):
     form = client.get("/api/settings").json()["settings"]
     names = [f["name"] for f in form]
-    assert names == list(TrainConfig.__dataclass_fields__)
+    fields = TrainConfig.__dataclass_fields__.values()
+    assert names == [f.name for f in fields if f.metadata["group"] != "tracking"]  # not tracked
+    assert "tensorboard" not in names and "mlflow" not in names
     by_name = {f["name"]: f for f in form}
     assert by_name["hidden"]["default"] == "48,32" and by_name["batch_size"]["default"] == "full"
     assert by_name["optimizer"]["choices"] == ["adam", "sgd"] and by_name["nesterov"]["default"] is False
@@ -293,3 +295,11 @@ def test_runs_of_every_command_are_summarised(tmp_path):
         curves = client.get("/api/runs/curves", params={"id": "runs/rep"}).json()["curves"]
         assert curves == {"train_loss": [2.0, 1.5], "val_loss": [2.1, 1.6]}
         assert client.get("/api/runs/curves", params={"id": "runs/nested/deeper/bad"}).json()["curves"] == {}
+
+
+def test_tracking_settings_are_refused_from_the_page():
+    from layerwise.serve.live import config_from_settings
+    from layerwise.serve.refusals import Refused
+
+    with pytest.raises(Refused, match="not tracked"):
+        config_from_settings({"tensorboard": "runs/tb"})

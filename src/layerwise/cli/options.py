@@ -7,7 +7,7 @@ from dataclasses import fields
 from ..errors import LayerwiseError, SettingError
 from ..nn.config import REPLACED_BY_LAYERS, TrainConfig, parse_setting
 
-GROUP_TITLES = {"data": "data", "network": "network", "training": "training"}
+GROUP_TITLES = {"data": "data", "network": "network", "training": "training", "tracking": "tracking"}
 # What to write in --layers instead of each option it replaces.
 LAYERS_INSTEAD = {
     "hidden": "write the hidden layers' units in it, e.g. --layers 128,relu,64,relu",
@@ -33,7 +33,9 @@ def add_config_arguments(parser, defaults, names=None):
         if meta["kind"] == "bool":
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
-            kwargs["metavar"] = f.name.upper()
+            kwargs["metavar"] = {"folder": "DIR", "uri": "URI"}.get(meta["kind"], f.name.upper())
+        if meta.get("const") is not None:  # the option alone gives this value (--mlflow)
+            kwargs.update(nargs="?", const=meta["const"])
         groups[meta["group"]].add_argument("--" + f.name.replace("_", "-"), **kwargs)
 
 

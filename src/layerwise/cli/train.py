@@ -26,6 +26,13 @@ from that model's weights instead of random ones (fine-tuning): the settings mus
 describe the same network (sizes and activations; --dropout and --dtype may differ), the
 optimizer starts afresh, and the run records init_from in its model and report.json.
 
+Tracking: --tensorboard DIR writes TensorBoard event files of each epoch (losses,
+accuracies, learning rate, each layer's gradient norm, and the settings as HParams) into
+DIR/<run directory's name>; --mlflow [URI] logs the run to MLflow (default
+sqlite:///mlflow.db in the working directory): a run named after the run directory, with
+the settings as params, each epoch's metrics and the model file as an artifact. A resumed
+run goes on in the same TensorBoard folder and the same MLflow run.
+
 --layers builds the network from one line of layers instead of --hidden, --activation and
 --dropout, e.g. a convolutional network: conv<filters>k<kernel>[s<stride>][p<padding>],
 maxpool<k>[s<stride>], avgpool<k>[s<stride>], bn (batch normalisation of the channels or
@@ -47,14 +54,17 @@ examples:
   layerwise train --resume runs/long
   layerwise train --resume runs/long --epochs 60
   layerwise train --data digits --hidden 48,32 --init-from runs/long --lr 1e-4 --epochs 5
+  layerwise train --data digits --epochs 20 --tensorboard runs/tensorboard --mlflow
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from ..errors import SettingError, TrainingDiverged
+from ..errors import LayerwiseError, SettingError, TrainingDiverged
+from ..nn.callbacks import MLflowLogger, TensorBoard
 from ..nn.config import DEFAULTS, positive_int
 from ..reports import run_dir
 from .options import add_config_arguments, config_from_args, option_error
@@ -109,6 +119,7 @@ def run(args):
         training = TrainingRun.resume(args.resume, args.data_dir, every, epochs)
         return _train(training, not args.quiet, started)
     config = config_from_args(args, DEFAULTS)
+    config = config.replace(**absolute_trackers(config))  # a resumed run logs to the same places
     source = None
     if args.init_from is not None:
         source = load_model_or_checkpoint(args.init_from)
@@ -125,25 +136,93 @@ def run(args):
 
 def _train(training, show, started):
     """Trains, then writes the run's files; Ctrl-C writes a checkpoint, and a diverging
-    loss writes the last finite weights."""
+    loss writes the last finite weights. The trackers (--tensorboard, --mlflow) log each
+    epoch; MLflow's run ends once the model file is written, with it as an artifact."""
     from ..reports.train import describe, write_diverged, write_run
 
+    trackers = _trackers(training)  # before the training: a tracker's missing library stops it here
+    mlflow = next((t for t in trackers if isinstance(t, MLflowLogger)), None)
     if show:
         print(describe(training), flush=True)
     try:
-        training.fit(_progress(training) if show else [])
+        if mlflow is not None:
+            training.model.metadata["mlflow_run_id"] = mlflow.start()  # kept by checkpoints, for --resume
+        training.fit((_progress(training) if show else []) + trackers)
         result, details = write_run(training, started)
-    except KeyboardInterrupt:
-        return _interrupted(training)
-    except TrainingDiverged as e:
-        path = write_diverged(training, e)
-        raise TrainingDiverged(f"{e}, saved in {path}", epoch=e.epoch, history=e.history) from None
+    except BaseException as e:
+        if mlflow is not None and mlflow.run_id is not None:
+            _end_quietly(mlflow, "KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED")
+        if isinstance(e, KeyboardInterrupt):
+            return _interrupted(training)
+        if isinstance(e, TrainingDiverged):
+            path = write_diverged(training, e)
+            raise TrainingDiverged(f"{e}, saved in {path}", epoch=e.epoch, history=e.history) from None
+        raise
     training.finished()
     print(result)  # --quiet too: it leaves out the progress, not the result
     if show:
         print(details)
     print(f"run directory: {training.folder}")
-    return 0
+    return _tracked(trackers)
+
+
+def _trackers(training):
+    """The TensorBoard and MLflow callbacks of the run's settings: TensorBoard's folder and
+    MLflow's run are named after the run directory; a resumed run goes on in the MLflow run
+    its checkpoint records."""
+    from ..io.model_file import MODEL_FILENAME
+
+    folder = Path(training.folder)
+    callbacks = training.config.callbacks(
+        tracking=True, run_name=folder.name, log_model=folder / MODEL_FILENAME
+    )
+    trackers = [c for c in callbacks if isinstance(c, (TensorBoard, MLflowLogger))]
+    for tracker in trackers:
+        if isinstance(tracker, MLflowLogger):
+            tracker.run_id = training.model.metadata.get("mlflow_run_id")
+    return trackers
+
+
+def _tracked(trackers):
+    """Ends MLflow's run with the model file and prints where the run was logged, one line
+    per tracker; returns the exit status: 1 when MLflow could not take the model file (the
+    run directory is complete all the same)."""
+    status = 0
+    for tracker in trackers:
+        if isinstance(tracker, TensorBoard):
+            print(f"TensorBoard: {tracker.logdir} (tensorboard --logdir {tracker.logdir.parent})")
+            continue
+        try:
+            tracker.end()
+        except LayerwiseError as e:
+            print(f"layerwise train: {e}", file=sys.stderr)
+            status = 1
+        uri = tracker.tracking_uri
+        print(f"MLflow: run {tracker.run_id} of experiment {tracker.experiment} at {uri} "
+              f"(mlflow ui --backend-store-uri {uri})")  # fmt: skip
+    return status
+
+
+def _end_quietly(mlflow, status):
+    """Ends MLflow's run of a training that failed or was interrupted; the failure is the
+    error to report, not MLflow's."""
+    try:
+        mlflow.end(status)
+    except LayerwiseError:
+        pass
+
+
+def absolute_trackers(config):
+    """The tracking settings with an absolute folder and SQLite file, so that a resumed run
+    logs to the same places from any working directory."""
+    changes = {}
+    if config.tensorboard is not None:
+        changes["tensorboard"] = os.path.abspath(config.tensorboard)
+    if config.mlflow is not None and config.mlflow.startswith("sqlite:///"):
+        database = config.mlflow[len("sqlite:///") :]
+        if database and not database.startswith(":"):  # not sqlite:///:memory:
+            changes["mlflow"] = "sqlite:///" + os.path.abspath(database)
+    return changes
 
 
 def _progress(training):

@@ -206,6 +206,7 @@ class TrainingRun:
             epochs=epochs - done,
             batch_size=self.config.batch_size,
             l2=self.config.l2,
+            class_weight=self.config.class_weight,
             validation_data=(self.data.X_valid, self.data.y_valid),
             seed=self.rng,
             callbacks=callbacks,

@@ -19,9 +19,9 @@ from ..data.digits import tutorial_split
 from ..data.preprocessing import fit_preprocessing
 from ..errors import LayerwiseError
 from ..io.checkpoint import capture, restore
-from ..nn import Callback, History, Linear, Model, fit
+from ..nn import Callback, History, Model, fit
+from ..nn.callbacks import GradientNorms  # the norms the tutorial's figure plots
 from ..nn.config import TrainConfig
-from ..nn.conv import Conv2D
 from ..nn.metrics import accuracy, confusion_matrix
 from ..nn.training import seed_generators
 from .backends import TaskPool, check_jobs
@@ -51,11 +51,12 @@ IMAGE_SHAPE, PIXEL_MAX = (8, 8), 16.0  # their images, and the value of full int
 CLASSES = [str(i) for i in range(N_CLASSES)]  # their labels, as `layerwise train` names them
 LAMBDAS = tuple(np.logspace(-2, 2, 10).tolist())
 # The settings `layerwise reproduce` lets change: the data, the split and lambda are the
-# tutorial's, and the sweep trains without validation data (no early stopping).
+# tutorial's, the sweep trains without validation data (no early stopping), and its runs
+# are not tracked (TensorBoard and MLflow follow one training, or a search's trials).
 OPTIONS = tuple(
     f.name
     for f in fields(TrainConfig)
-    if f.metadata["group"] != "data" and f.name not in ("l2", "early_stopping", "patience")
+    if f.metadata["group"] not in ("data", "tracking") and f.name not in ("l2", "early_stopping", "patience")
 )
 
 
@@ -63,24 +64,6 @@ def check_lambdas(lambdas):
     if not lambdas or min(lambdas) < 0:
         raise LayerwiseError("lambdas must be a non-empty list of non-negative numbers")
     return tuple(lambdas)
-
-
-class GradientNorms(Callback):
-    """Records the norm of each Linear layer's and convolution's weight gradient at the end
-    of every epoch."""
-
-    def on_train_begin(self, net, history):
-        weighted = [layer for layer in net.layers if isinstance(layer, (Linear, Conv2D))]
-        self.layers = [(f"layer {i + 1} ({_size(layer)})", layer) for i, layer in enumerate(weighted)]
-        self.norms = {name: [] for name, _ in self.layers}
-        self._last = None
-
-    def on_batch_end(self, batch, size, loss):
-        self._last = [float(np.linalg.norm(layer.weight.grad)) for _, layer in self.layers]
-
-    def on_epoch_end(self, epoch, logs):
-        for (name, _), norm in zip(self.layers, self._last):
-            self.norms[name].append(norm)
 
 
 class Halfway(Callback):
@@ -96,14 +79,6 @@ class Halfway(Callback):
         if epoch == self.epoch:
             state = capture(Model(self.net), self.optimizer, self.rng, self.history)
             self.state = replace(state, model=None)  # the weights are in state.weights
-
-
-def _size(layer):
-    """64x48 for a Linear layer, conv 1->4 3x3 for a convolution."""
-    if isinstance(layer, Linear):
-        return f"{layer.n_in}x{layer.n_out}"
-    kh, kw = layer.kernel_size
-    return f"conv {layer.in_channels}->{layer.out_channels} {kh}x{kw}"
 
 
 def _start(config, seed, state=None):

@@ -7,6 +7,7 @@ TOML) are read by ``parse_setting``, which is the only parser of each setting.
 """
 
 import math
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -16,7 +17,7 @@ import numpy as np
 
 from ..errors import LayerwiseError, SettingError
 from . import layer_spec
-from .callbacks import Callback, EarlyStopping
+from .callbacks import DEFAULT_MLFLOW_URI, Callback, EarlyStopping, MLflowLogger, TensorBoard
 from .layers import INITS, activation_layer, as_dtype
 from .optimizers import SGD, Adam, Optimizer, make_schedule
 
@@ -29,7 +30,11 @@ SCHEDULES = ("constant", "step", "cosine")
 DTYPES = ("float32", "float64")
 NO_ACTIVATION = ("none", "identity", "linear")  # an output activation that leaves the logits as they are
 DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01}
-OPTIONAL_SETTINGS = ("lr", "init", "output_activation", "batch_size", "layers")  # None is a value of these
+# None is a value of these
+OPTIONAL_SETTINGS = (
+    "lr", "init", "output_activation", "batch_size", "layers", "class_weight", "tensorboard", "mlflow"
+)  # fmt: skip
+CLASS_WEIGHTS = ("none", "balanced")  # class_weight: every class 1, or n / (k * count), as scikit-learn's
 AUTO: Final = "auto"  # hidden and batch_size: resolved from the data by resolve_hidden, resolve_batch_size
 # The settings of the network of ``hidden`` that a ``layers`` spec replaces, with the values
 # they keep beside one (their defaults): the spec gives the layers, activations and dropout.
@@ -57,8 +62,11 @@ def _setting(
     help: str,
     choices: tuple[str, ...] | None = None,
     searchable: bool = True,
+    const: str | None = None,
 ) -> T:
+    # const: the value of the option given alone (--mlflow), None: the option takes a value
     meta = {"kind": kind, "group": group, "help": help, "choices": choices, "searchable": searchable}
+    meta["const"] = const
     return field(default=default, metadata=meta)
 
 
@@ -88,6 +96,11 @@ class TrainConfig:
         unit: divide by the pixel maximum into [0, 1]; standard: then subtract the
         training mean and divide by the training std per feature; none: the data as they
         are.
+    class_weight : {None, "balanced"}, default None
+        The weight of each class in the training loss (``fit``'s ``class_weight``):
+        "balanced" weighs a class of n_c of the n examples by n / (k n_c), k being the
+        number of classes, as scikit-learn computes it; None (text: none) weighs every
+        class 1. The validation scores are not weighted.
     hidden : tuple of int or "auto", default "auto"
         Hidden layer sizes, e.g. 48,32 (none: no hidden layer), or "auto": sized from the
         number of features and classes when the network is made (``resolve_hidden``:
@@ -146,6 +159,12 @@ class TrainConfig:
         Epochs without improvement before early stopping stops; 0 or more.
     seed : int, default 0
         Seed of the split, the weights, the shuffles and dropout; 0 or more.
+    tensorboard : str or None, default None
+        A folder for TensorBoard event files (``callbacks(tracking=True)``: in a
+        sub-folder named after the run), None for none.
+    mlflow : str or None, default None
+        An MLflow tracking URI to log to, such as "sqlite:///mlflow.db" (the command
+        line's ``--mlflow`` alone; ``DEFAULT_MLFLOW_URI``), None for none.
 
     Raises
     ------
@@ -233,6 +252,14 @@ class TrainConfig:
         SCALINGS,
         searchable=False,
     )
+    class_weight: str | None = _setting(
+        None,
+        "name",
+        "data",
+        "weight of each class in the training loss: balanced (n / (k x the class's count) for n examples "
+        "of k classes, as scikit-learn computes it) or none (every class 1)",
+        CLASS_WEIGHTS,
+    )
     # network
     hidden: Hidden = _setting(
         AUTO,
@@ -296,6 +323,24 @@ class TrainConfig:
     seed: int = _setting(
         0, "int", "training", "seed of the split, the weights, the shuffles and dropout", searchable=False
     )
+    # tracking: where the metrics of each epoch are logged (no effect on the training)
+    tensorboard: str | None = _setting(
+        None,
+        "folder",
+        "tracking",
+        "folder for TensorBoard event files of each epoch's losses, accuracies, learning rate and "
+        "gradient norms, one sub-folder per training (none: no event files)",
+        searchable=False,
+    )
+    mlflow: str | None = _setting(
+        None,
+        "uri",
+        "tracking",
+        f"MLflow tracking URI to log the settings, each epoch's metrics and the model to (given alone: "
+        f"{DEFAULT_MLFLOW_URI}, a SQLite file in the working directory; none: no MLflow)",
+        searchable=False,
+        const=DEFAULT_MLFLOW_URI,
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -304,6 +349,8 @@ class TrainConfig:
                 value = parse_setting(f.name, value)
             elif f.name in ("hidden", "drop_columns") and isinstance(value, list):
                 value = tuple(value)
+            elif f.metadata["kind"] == "folder" and isinstance(value, os.PathLike):
+                value = os.fspath(value)
             elif f.name == "layers" and isinstance(value, (list, tuple)):  # a TOML list of layers
                 value = parse_setting("layers", ",".join(map(str, value)))
             elif isinstance(value, np.integer) or (f.metadata["kind"] == "float" and is_number(value)):
@@ -506,13 +553,48 @@ class TrainConfig:
             )
         return Adam(lr=self.learning_rate, betas=(self.beta1, self.beta2), eps=self.eps, schedule=schedule)
 
-    def callbacks(self) -> list[Callback]:
-        """Early stopping on the validation loss when asked for.
+    def callbacks(
+        self,
+        *,
+        tracking: bool = False,
+        run_name: str | None = None,
+        log_model: "str | os.PathLike[str] | Callable[[], str | os.PathLike[str] | None] | None" = None,
+    ) -> list[Callback]:
+        """The callbacks of one training: early stopping when asked for, and the trackers.
+
+        With ``tracking``, the trackers that ``tensorboard`` and ``mlflow`` ask for come
+        after early stopping: ``TensorBoard`` writing into ``tensorboard``/``run_name``
+        (``tensorboard`` itself without a run name), with the settings as its HParams, and
+        ``MLflowLogger`` logging to the tracking URI ``mlflow`` a run named ``run_name``,
+        with the settings as its params and ``log_model`` as its model file. The settings
+        are ``to_dict()``'s but the trackers' own two. Without ``tracking`` (a search's
+        trials, which are tracked each in their own way), early stopping alone.
+
+        Parameters
+        ----------
+        tracking : bool, default False
+            Also the trackers of ``tensorboard`` and ``mlflow``.
+        run_name : str, optional
+            The training's name: TensorBoard's sub-folder and MLflow's run name.
+        log_model : str, os.PathLike or callable, optional
+            The model file MLflow logs when the training ends (see ``MLflowLogger``).
 
         Returns
         -------
         list of Callback
-            ``[EarlyStopping("val_loss", patience)]`` with ``early_stopping``, else ``[]``.
+            ``EarlyStopping("val_loss", patience)`` with ``early_stopping``; with
+            ``tracking``, then ``TensorBoard`` with ``tensorboard`` and ``MLflowLogger`` with
+            ``mlflow``.
+
+        Raises
+        ------
+        LayerwiseError
+            With ``tracking``, if a tracker's library is not installed.
+
+        See Also
+        --------
+        layerwise.nn.callbacks.TensorBoard : The TensorBoard tracker.
+        layerwise.nn.callbacks.MLflowLogger : The MLflow tracker.
 
         Examples
         --------
@@ -523,8 +605,26 @@ class TrainConfig:
         ('val_loss', 3)
         >>> lw.TrainConfig().callbacks()
         []
+        >>> config = lw.TrainConfig(tensorboard="tb", mlflow="sqlite:///mlflow.db", early_stopping=True)
+        >>> [type(c).__name__ for c in config.callbacks()]
+        ['EarlyStopping']
+        >>> stop, board, logger = config.callbacks(tracking=True, run_name="first")
+        >>> board.logdir.as_posix(), board.hparams["early_stopping"], "tensorboard" in board.hparams
+        ('tb/first', True, False)
+        >>> logger.tracking_uri, logger.run_name, logger.params["hidden"]
+        ('sqlite:///mlflow.db', 'first', 'auto')
         """
-        return [EarlyStopping("val_loss", self.patience)] if self.early_stopping else []
+        callbacks: list[Callback] = [EarlyStopping("val_loss", self.patience)] if self.early_stopping else []
+        if not tracking:
+            return callbacks
+        settings = {k: v for k, v in self.to_dict().items() if k not in ("tensorboard", "mlflow")}
+        if self.tensorboard is not None:
+            logdir = os.path.join(self.tensorboard, run_name) if run_name else self.tensorboard
+            callbacks.append(TensorBoard(logdir, hparams=settings))
+        if self.mlflow is not None:
+            logger = MLflowLogger(self.mlflow, run_name=run_name, params=settings, log_model=log_model)
+            callbacks.append(logger)
+        return callbacks
 
     # --- copies and records -----------------------------------------------------------
 
@@ -721,11 +821,9 @@ class TrainConfig:
         if self.layers is not None:
             self._check_layers()
         for f in fields(self):
-            choices = f.metadata["choices"]
-            if choices and getattr(self, f.name) not in choices:
-                raise LayerwiseError(
-                    f"unknown {f.name} {getattr(self, f.name)!r}; choose one of {', '.join(choices)}"
-                )
+            choices, value = f.metadata["choices"], getattr(self, f.name)
+            if choices and value not in choices and not (value is None and f.name in OPTIONAL_SETTINGS):
+                raise LayerwiseError(f"unknown {f.name} {value!r}; choose one of {', '.join(choices)}")
         activation_layer(self.activation)
         activation_layer(self.output_activation or "identity")
         if self.init is not None and self.init not in INITS:
@@ -925,6 +1023,8 @@ def _check_type(name: str, kind: str, value: object) -> None:
         "bool": lambda v: isinstance(v, bool),
         "sizes": lambda v: v == AUTO or (isinstance(v, tuple) and all(type(n) is int for n in v)),
         "layers": lambda v: isinstance(v, str),
+        "folder": lambda v: isinstance(v, str) and v.strip() != "",
+        "uri": lambda v: isinstance(v, str) and v.strip() != "",
     }[kind]
     if not ok(value):
         what = {
@@ -938,6 +1038,8 @@ def _check_type(name: str, kind: str, value: object) -> None:
             "bool": "true or false",
             "sizes": "a list of layer sizes or auto",
             "layers": "a spec of layers such as conv32k3p1,relu,maxpool2,flatten,128,relu, or none",
+            "folder": "a folder or none",
+            "uri": "a tracking URI such as sqlite:///mlflow.db, or none",
         }[kind]
         raise SettingError(name, f"must be {what}, not {value!r}")
 
@@ -959,7 +1061,8 @@ def parse_setting(name: str, text: str) -> Any:
     text : str
         Its value as text. Names are lowercased, with "-" read as "_"; booleans are
         true/yes/1 or false/no/0; "none" is None for output_activation (also "identity"
-        or "linear"), init, lr and layers; "full" (or "none") is None for batch_size;
+        or "linear"), init, lr, layers, tensorboard and mlflow; "full" (or "none") is None
+        for batch_size;
         "auto" is "auto" for hidden and batch_size; a spec of layers is kept in its
         canonical text (``layer_spec.canonical_layers``).
 
@@ -1013,6 +1116,8 @@ def parse_setting(name: str, text: str) -> Any:
             return ()
         cells = [c.strip() for c in text.split(",") if c.strip()]
         return tuple(int(c) if c.lstrip("-").isdigit() else c for c in cells)
+    if kind in ("folder", "uri"):
+        return None if text.lower() in ("", "none") else text
     if kind == "text":
         return text
     if kind == "bool":
@@ -1024,7 +1129,7 @@ def parse_setting(name: str, text: str) -> Any:
         lowered = text.lower().replace("-", "_")
         if name == "output_activation" and lowered in NO_ACTIVATION:
             return None
-        if name == "init" and lowered == "none":
+        if name in ("init", "class_weight") and lowered == "none":
             return None
         return lowered
     if kind == "batch" and text.lower() in ("full", "none"):

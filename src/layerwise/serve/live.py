@@ -26,9 +26,10 @@ from pathlib import Path
 
 from ..errors import LayerwiseError, SettingError, TrainingDiverged
 from ..experiments.training import TrainingRun
-from ..experiments.tutorial import TUTORIAL, GradientNorms
+from ..experiments.tutorial import TUTORIAL
 from ..io.checkpoint import CHECKPOINT_FILENAME
 from ..nn import Callback
+from ..nn.callbacks import GradientNorms
 from ..nn.config import REPLACED_BY_LAYERS, TrainConfig, parse_setting, positive_int
 from ..reports import run_dir
 from ..reports.train import describe, write_diverged, write_run
@@ -39,12 +40,19 @@ EVENT_SECONDS = 0.1  # how often the stream of events looks for new epochs
 KEEPALIVE_SECONDS = 15.0  # a comment line on a quiet stream, so that proxies keep it open
 
 
+# TensorBoard and MLflow settings: the command line's, not the page's
+TRACKING = frozenset(f.name for f in fields(TrainConfig) if f.metadata["group"] == "tracking")
+
+
 def settings_form(defaults=DEFAULTS):
     """The training settings as the page's form shows them: every field of TrainConfig
-    with its kind, group, help and choices (its metadata) and its default as text."""
+    (but the tracking ones: a training from the page is not tracked) with its kind, group,
+    help and choices (its metadata) and its default as text."""
     form = []
     for f in fields(TrainConfig):
         meta = f.metadata
+        if f.name in TRACKING:
+            continue
         form.append(
             {
                 "name": f.name,
@@ -84,6 +92,10 @@ def config_from_settings(settings, defaults=DEFAULTS):
     for name, value in settings.items():
         if name not in kinds:
             raise Refused(f"unknown setting {name!r}")
+        if name in TRACKING:
+            raise Refused(
+                f"setting {name} is not taken here: a training started from the page is not tracked"
+            )
         if isinstance(value, bool) and kinds[name] == "bool":
             parsed = value
         elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
