@@ -11,6 +11,9 @@
   optimizers ``SGD`` and ``Adam``, the learning-rate schedules ``ConstantLR``, ``StepLR``
   and ``CosineAnnealingLR`` (``make_schedule``), ``Callback``, ``EarlyStopping`` and the
   ``History`` of a training;
+- tracking: the module ``callbacks`` (``layerwise.nn.callbacks``), whose ``TensorBoard``
+  and ``MLflowLogger`` log a training to TensorBoard and MLflow (their libraries, the
+  extras ``tensorboard`` and ``mlflow``, imported only when one is made);
 - trained models: ``Model`` (a network with its class labels and its ``Preprocessing``),
   model files (``save``, ``load``) and ONNX export (``to_onnx``);
 - hyperparameter search: ``search``;
@@ -57,6 +60,7 @@ from .nn import (
     StepLR,
     Tanh,
     TrainConfig,
+    callbacks,
     fit,
     gradcheck,
     make_schedule,
@@ -103,7 +107,11 @@ def search(
         ``best_settings`` (its TrainConfig), ``failed`` (the failed trials' records),
         ``test_accuracy`` (of the best settings on the test set), the retrained ``net``
         (the network scored on the test set), and the search's own ``settings``
-        (``config``), ``space``, ``seed`` and ``cv``.
+        (``config``, its ``epochs`` those of a full trial), ``space``, ``seed``, ``cv``
+        and ``strategy``; ``pruned`` (the trials an Optuna pruner stopped),
+        ``total_epochs`` (the epochs trained, every trial's counted once) and, for
+        halving and Hyperband, ``rungs`` (every rung's record; ``trials`` then holds each
+        candidate's last one, with its ``rung`` and ``budget``).
 
     Other Parameters
     ----------------
@@ -127,12 +135,36 @@ def search(
     during_refit : callable, optional
         ``during_refit(result)`` runs here while a worker retrains the best settings,
         with the result so far (the command draws its figures then).
+    strategy : {"grid", "random", "halving", "hyperband"}, optional
+        How the epochs are spent: every candidate trained to the end (None: "grid", or
+        "random" for a space of random draws); "halving": successive halving, every
+        candidate of the space trains the first rung's epochs and the best 1/``eta`` go
+        on from their state, eta times longer, until ``max_epochs``; "hyperband":
+        several such brackets, each drawing its candidates from the space.
+    eta : int, default 3
+        Halving's reduction factor (and that of the Hyperband pruner).
+    min_epochs : int, default 1
+        The epochs of the first rung, at least; an Optuna pruner prunes no trial before.
+    max_epochs : int, optional
+        The epochs of a full trial (None: ``config.epochs``).
+    sampler : {"tpe", "random", "grid"}, optional
+        Run an Optuna study (``pip install 'layerwise[optuna]'``) whose sampler picks each
+        trial's settings from the space ("grid": the grid's points in order); ``trials``
+        of the space (or its grid's size) trials. Its file is ``out``/study.db.
+    pruner : {"none", "median", "hyperband"}, optional
+        The Optuna study's pruner, shown each epoch's validation accuracy.
+    tracking : layerwise.experiments.search.tracking.Tracking, optional
+        Where the trials are tracked; None: in TensorBoard and MLflow as ``config``'s
+        ``tensorboard`` and ``mlflow`` ask (a folder ``trial-<id>`` each, and a child
+        run each under the search's parent run).
 
     Raises
     ------
     LayerwiseError
         If ``cv`` is not an integer of at least 2, early stopping is asked for with
-        ``cv``, a trial's settings are invalid, or every trial failed.
+        ``cv``, a trial's settings are invalid, the strategy's options do not fit the
+        space (see docs/search.md), Optuna is not installed for a study, or every trial
+        failed (or was pruned).
 
     See Also
     --------
@@ -160,6 +192,16 @@ def search(
     [64, 8, 10]
     >>> bool(0 <= result["test_accuracy"] <= 1)
     True
+
+    Successive halving: 9 candidates train 1 epoch, the best 3 go on to 3 epochs, the best
+    of those to 9, each going on from where it was:
+
+    >>> space = Space.parse(["l2=0,0.01,0.1", "hidden=8;16;32"])
+    >>> result = lw.search(digits, space, config.replace(epochs=9), seed=0, strategy="halving")
+    >>> [[r["budget"] for r in result["rungs"]].count(e) for e in (1, 3, 9)], result["best"]["epochs"]
+    ([9, 3, 1], 9)
+    >>> result["total_epochs"]  # 9 x 1 + 3 x 2 + 1 x 6, against 81 for the grid
+    21
     """
     from .experiments.search import search as run
 
@@ -198,6 +240,7 @@ __all__ = [
     "Tanh",
     "TrainConfig",
     "TrainingDiverged",
+    "callbacks",
     "fit",
     "gradcheck",
     "load",

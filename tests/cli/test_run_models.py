@@ -129,6 +129,7 @@ def test_quiet_tune_prints_its_result(runs):
     out, printed, report = runs["tune"]
     best = report["best"]
     assert printed == [
+        f"grid: {report['trials']} trials, {report['total_epochs']} epochs trained",
         f"best: l2 = {best['settings']['l2']}  validation accuracy {best['val_accuracy']:.4f}  "
         f"test accuracy {report['test_accuracy']:.4f}",
         f"run directory: {out}",
@@ -153,5 +154,6 @@ def test_tune_without_quiet_prints_the_table_before_its_result(tmp_path, capsys)
     assert main(argv) == 0
     printed = lines(capsys)
     assert printed[0].split() == ["rank", "trial", "l2", "val", "accuracy", "val", "loss", "seconds"]
-    assert len(printed) == 1 + 2 + 2 and printed[-2].startswith("best: l2 = ")
+    assert len(printed) == 1 + 2 + 3 and printed[-2].startswith("best: l2 = ")
+    assert printed[-3] == "grid: 2 trials, 4 epochs trained"  # how the search spent its epochs
     assert printed[-1] == f"run directory: {out}"

@@ -19,7 +19,7 @@ COMMANDS = {
     "predict": "predicted classes and probabilities for images, CSV rows or NPZ arrays",
     "export": "write a model file as ONNX, preprocessing included",
     "gradcheck": "compare backpropagation's gradients with finite differences for a network",
-    "tune": "hyperparameter search (grid or random) on all cores or a Dask cluster, resumable",
+    "tune": "hyperparameter search (grid, random, halving, Hyperband, Optuna), local or Dask, resumable",
     "serve": "a local web app: draw a digit and watch every layer respond, train live, compare runs",
 }
 

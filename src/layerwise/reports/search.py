@@ -12,6 +12,9 @@ from ..io.model_file import MODEL_FILENAME, save
 from . import figures
 from .run_dir import environment, write_json
 
+# What report.json keeps of each trial of the ranking (bracket, rung, epochs: where they apply).
+RANKED = ("trial", "bracket", "rung", "settings", "epochs", "val_accuracy", "val_loss", "seconds", "worker")
+
 
 def label(value):
     if isinstance(value, (list, tuple)):
@@ -21,25 +24,64 @@ def label(value):
     return "none" if value is None else str(value)
 
 
+def _columns(result):
+    """The columns a strategy adds to the table: halving's bracket (Hyperband) and rung,
+    and the epochs trained, where trials stop early."""
+    strategy = result.get("strategy")
+    name = strategy.name if strategy is not None else "grid"
+    return {"hyperband": ["bracket", "rung", "epochs"], "halving": ["rung", "epochs"],
+            "optuna": ["epochs"]}.get(name, [])  # fmt: skip
+
+
+def _seconds(result, record):
+    """A trial's seconds: a candidate of successive halving, those of all its rungs."""
+    if "rungs" not in result:
+        return record["seconds"]
+    return sum(r.get("seconds", 0.0) for r in result["rungs"] if r["trial"] == record["trial"])
+
+
 def table(result, limit=None):
-    """The finished trials, best first, as text."""
+    """The finished trials, best first, as text (for successive halving, each candidate
+    at the last rung it reached, furthest first)."""
     names = list(result["space"].grid) + list(result["space"].random)
+    extra = _columns(result)
     rows = result["ranking"][:limit] if limit else result["ranking"]
-    header = ["rank", "trial", *names, "val accuracy", "val loss", "seconds"]
+    header = ["rank", "trial", *extra[:-1], *names, *extra[-1:], "val accuracy", "val loss", "seconds"]
     lines = [header]
     for rank, r in enumerate(rows, start=1):
         lines.append(
             [
                 str(rank),
                 str(r["trial"]),
+                *(str(r.get(c, "")) for c in extra[:-1]),
                 *(label(r["settings"].get(n)) for n in names),
+                *(str(r.get(c, "")) for c in extra[-1:]),
                 f"{r['val_accuracy']:.4f}",
                 f"{r['val_loss']:.4f}",
-                f"{r['seconds']:.1f}",
+                f"{_seconds(result, r):.1f}",
             ]
         )
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in lines)
+
+
+def summary(report):
+    """One line on how the search spent its epochs, from a report.json's fields."""
+    strategy = report.get("strategy", {"name": "grid"})
+    name = strategy["name"]
+    trained = f"{report['total_epochs']} epochs trained"
+    if name in ("halving", "hyperband"):
+        brackets = f" in {report['brackets']} brackets" if name == "hyperband" else ""
+        return (
+            f"{name}: {report['trials']} candidates{brackets}, {report['rungs']} rungs run, {trained} "
+            f"({report['full_epochs']} to train every candidate to {strategy['max_epochs']} epochs)"
+        )
+    if name == "optuna":
+        return (
+            f"Optuna study ({strategy['sampler']} sampler, {strategy['pruner']} pruner): {report['trials']} "
+            f"trials, {len(report['pruned'])} pruned, {trained}"
+        )
+    return f"{name}: {report['trials']} trials, {trained}"
 
 
 def score_label(result):
@@ -67,7 +109,7 @@ def draw_figures(folder, result):
         rows = [label(v) for v in result["space"].grid[a]]
         cols = [label(v) for v in result["space"].grid[b]]
         grid = np.full((len(rows), len(cols)), np.nan)
-        for r in ok:
+        for r in reversed(ok):  # a point tried more than once (Hyperband's brackets): its best
             grid[rows.index(label(r["settings"][a])), cols.index(label(r["settings"][b]))] = r["val_accuracy"]
         best = result["best"]["settings"] if ok else None
         drawn.append(
@@ -127,6 +169,7 @@ def write_report(folder, result, drawn, *, backend, data, preprocessing, started
     search's data had, and metadata naming the dataset and the best settings; then
     report.json, results.csv and report.md. ``drawn`` lists the figures' paths."""
     best = result["best"]
+    strategy = result.get("strategy")
     metadata = {
         "dataset": data.name,
         "data": str(result["settings"].data),
@@ -141,8 +184,11 @@ def write_report(folder, result, drawn, *, backend, data, preprocessing, started
         "seed": result["seed"],
         "selection": f"{result['cv']}-fold cross-validation" if result["cv"] else "validation split",
         "backend": backend,
+        "strategy": strategy.to_dict() if strategy is not None else {"name": "grid"},
         "trials": len(result["trials"]),
         "finished": len(result["ranking"]),
+        "pruned": [r["trial"] for r in result.get("pruned", [])],
+        "total_epochs": result.get("total_epochs"),
         "failed": [
             {"trial": r["trial"], "settings": r["settings"], "error": r.get("error")}
             for r in result["failed"]
@@ -156,15 +202,16 @@ def write_report(folder, result, drawn, *, backend, data, preprocessing, started
         "best_settings": result["best_settings"].to_dict(),
         "network_summary": result["net"].summary(print_fn=None),
         "test_accuracy": result["test_accuracy"],
-        "ranking": [
-            {k: r[k] for k in ("trial", "settings", "val_accuracy", "val_loss", "seconds", "worker")}
-            for r in result["ranking"]
-        ],
+        "ranking": [{k: r[k] for k in RANKED if k in r} for r in result["ranking"]],
         "model": MODEL_FILENAME,
         "figures": [p.name for p in drawn],
         "environment": environment(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if "rungs" in result:
+        report["rungs"] = len(result["rungs"])
+        report["brackets"] = len(strategy.schedule())
+        report["full_epochs"] = len(result["trials"]) * strategy.max_epochs
     report["seconds"] = time.perf_counter() - started
     write_json(folder / "report.json", report)
     write_atomic(folder / "results.csv", _csv(result))
@@ -174,18 +221,20 @@ def write_report(folder, result, drawn, *, backend, data, preprocessing, started
 
 def _csv(result):
     names = list(result["space"].grid) + list(result["space"].random)
+    extra = _columns(result)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["rank", "trial", *names, "val_accuracy", "val_loss", "seconds", "worker"])
+    writer.writerow(["rank", "trial", *extra, *names, "val_accuracy", "val_loss", "seconds", "worker"])
     for rank, r in enumerate(result["ranking"], start=1):
         writer.writerow(
             [
                 rank,
                 r["trial"],
+                *(r.get(c, "") for c in extra),
                 *(label(r["settings"].get(n)) for n in names),
                 r["val_accuracy"],
                 r["val_loss"],
-                round(r["seconds"], 3),
+                round(_seconds(result, r), 3),
                 r["worker"],
             ]
         )
@@ -199,6 +248,8 @@ def _markdown(report, result, drawn):
         "",
         f"{report['trials']} trials ({report['finished']} finished, {len(report['failed'])} failed), "
         f"selected by {report['selection']}, on {report['backend']}; seed {report['seed']}.",
+        "",
+        summary(report) + ".",
         "",
         f"**Best: {', '.join(f'{k} = {label(v)}' for k, v in best['settings'].items())} "
         f"(validation accuracy {best['val_accuracy']:.4f}); "
@@ -223,6 +274,11 @@ def _markdown(report, result, drawn):
         "```",
         "",
     ]
+    if result.get("pruned"):
+        lines += ["## Pruned trials", ""]
+        lines += [f"- trial {r['trial']} ({r['settings']}): pruned after {r['epochs']} epochs, validation "
+                  f"accuracy {r['val_accuracy']:.4f}" for r in result["pruned"]]  # fmt: skip
+        lines.append("")
     if report["failed"]:
         lines += ["## Failed trials", ""]
         lines += [f"- trial {f['trial']} ({f['settings']}): {f['error']}" for f in report["failed"]]

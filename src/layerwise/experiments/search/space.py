@@ -44,7 +44,9 @@ class Space:
     trials: int = 0
 
     @classmethod
-    def parse(cls, grid_items=(), random_items=(), trials=None):
+    def parse(cls, grid_items=(), random_items=(), trials=None, need_trials=True):
+        """A space from "setting=values" items (``need_trials``: random draws need a number
+        of trials; Hyperband draws its brackets' candidates itself)."""
         grid, random = {}, {}
         for target, items in ((grid, grid_items), (random, random_items)):
             for item in items:
@@ -60,9 +62,9 @@ class Space:
                 target[name] = dist if dist else parse_candidates(name, text)
                 for value in [] if dist else target[name]:
                     DEFAULTS.replace(**{name: value})  # each value is checked as a setting
-        if random and not trials:
+        if random and not trials and need_trials:
             raise LayerwiseError("random search needs a number of trials (--trials N)")
-        combos = math.prod(len(values) for values in grid.values()) * (int(trials) if random else 1)
+        combos = math.prod(len(values) for values in grid.values()) * (int(trials or 1) if random else 1)
         if combos > MAX_TRIALS:
             raise LayerwiseError(f"the search space has {combos} trials; at most {MAX_TRIALS} are run")
         space = cls(grid, random, int(trials or 0))
@@ -71,7 +73,7 @@ class Space:
         return space
 
     @classmethod
-    def from_toml(cls, path):
+    def from_toml(cls, path, need_trials=True):
         """A TOML file with [grid] and/or [random] tables (and trials = N in [random]) and
         an optional [settings] table of fixed settings. Returns (space, settings dict)."""
         try:
@@ -91,7 +93,7 @@ class Space:
         if trials is not None and (not isinstance(trials, int) or isinstance(trials, bool) or trials < 1):
             raise LayerwiseError(f"{path}: trials must be a positive integer")
         items = lambda table: [f"{k}={_toml_text(k, v)}" for k, v in table.items()]  # noqa: E731
-        space = cls.parse(items(doc.get("grid", {})), items(random), trials)
+        space = cls.parse(items(doc.get("grid", {})), items(random), trials, need_trials)
         return space, dict(doc.get("settings", {}))
 
     def trials_settings(self, seed):
@@ -104,6 +106,22 @@ class Space:
         rng = np.random.default_rng([int(seed), 7919])
         draws = [{name: _draw(spec, rng) for name, spec in self.random.items()} for _ in range(self.trials)]
         return [{**c, **d} for c in combos for d in draws]
+
+    def sample(self, n, seed, draw):
+        """``n`` candidates drawn from the space for one bracket of Hyperband (``draw``
+        numbers the brackets): the grid's points in a seeded order, each once before any
+        comes again (a grid without random draws gives each point once at most), crossed
+        with fresh random draws."""
+        names = list(self.grid)
+        points = [dict(zip(names, values)) for values in itertools.product(*self.grid.values())]
+        if not self.random:
+            n = min(n, len(points))
+        rng = np.random.default_rng([int(seed), 7919, 1 + int(draw)])
+        rounds = -(-n // len(points))
+        order = np.concatenate([rng.permutation(len(points)) for _ in range(rounds)])[:n]
+        return [
+            {**points[i], **{name: _draw(spec, rng) for name, spec in self.random.items()}} for i in order
+        ]
 
     def to_dict(self):
         return {"grid": plain(self.grid), "random": plain(self.random), "trials": self.trials}

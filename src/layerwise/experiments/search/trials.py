@@ -103,7 +103,29 @@ def resume_note(folder):
     )
 
 
+def finished_rungs(path):
+    """(candidate, rung) -> record, for the rungs of ``path`` that finished with scores."""
+    return {
+        (r["trial"], r["rung"]): r
+        for r in read_trials(path)
+        if r["status"] == "ok"
+        and type(r.get("rung")) is int
+        and all(is_number(r.get(k)) for k in ("val_loss", "val_accuracy"))
+    }
+
+
 def rank(records):
-    """Finished trials, best first: validation accuracy, then lower loss, then trial order."""
+    """Finished trials, best first: the largest budget of epochs (successive halving: the
+    furthest rung), then validation accuracy, then lower loss, then trial order."""
     ok = [r for r in records if r.get("status") == "ok"]
-    return sorted(ok, key=lambda r: (-r["val_accuracy"], r["val_loss"], r["trial"]))
+    return sorted(ok, key=lambda r: (-r.get("budget", 0), -r["val_accuracy"], r["val_loss"], r["trial"]))
+
+
+def total_epochs(records):
+    """The epochs a search trained: each trial's epochs, counted once per trial (the
+    rungs of a candidate go on from one another), stopped and pruned trials too."""
+    most = {}
+    for r in records:
+        if is_number(r.get("epochs")):
+            most[r["trial"]] = max(most.get(r["trial"], 0), r["epochs"])
+    return sum(most.values())
