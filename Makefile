@@ -3,6 +3,7 @@
 # make data  - install Fashion-MNIST (Debian package dataset-fashion-mnist)
 # make bench - Fashion-MNIST seconds per epoch against PyTorch and scikit-learn
 # make bench-cnn - a convolutional network on Fashion-MNIST against PyTorch
+# make bench-strategies - grid, halving, Hyperband, random and TPE at an equal budget
 # make fuzz  - coverage-guided fuzzing of every file loader (atheris), FUZZ_SECONDS long
 # make docs  - the documentation site, built in strict mode into site/ (make docs-serve serves it)
 # make notebooks - run examples/*.ipynb on the full data and store their outputs
@@ -17,7 +18,7 @@ FUZZ_STAMP := $(VENV)/.fuzz-installed
 FUZZ_SECONDS ?= 180
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format data chromium bench bench-cnn bench-tutorial bench-search bench-serve fuzz docs docs-serve notebooks clean
+.PHONY: run test lint format data chromium bench bench-cnn bench-tutorial bench-search bench-strategies bench-serve fuzz docs docs-serve notebooks clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +64,9 @@ bench-tutorial: $(STAMP)
 
 bench-search: $(STAMP)
 	$(BIN)/python bench/search_scaling.py --rounds 3
+
+bench-strategies: $(BENCH_STAMP) data
+	$(BIN)/python bench/search_strategies.py
 
 bench-serve: $(STAMP)
 	$(BIN)/python bench/serve_load.py
