@@ -71,7 +71,9 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=27, help="a full trial's epochs")
     parser.add_argument("--min-epochs", type=int, default=3)
-    parser.add_argument("--eta", type=int, default=3)
+    # eta 2 keeps half of each rung: the setting whose results the targets are checked on
+    # (docs/search.md has eta 3, tune's default, beside it)
+    parser.add_argument("--eta", type=int, default=2)
     parser.add_argument("--train", type=int, default=6000)
     parser.add_argument("--valid", type=int, default=2000)
     parser.add_argument("--test", type=int, default=2000)
