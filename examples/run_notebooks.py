@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOKS = ["tutorial.ipynb", "fashion_mnist.ipynb"]
-SMALL = {"fashion_mnist.ipynb": {"N_TRAIN": 3000, "EPOCHS": 3, "SEARCH_EPOCHS": 2}}
+SMALL = {"fashion_mnist.ipynb": {"N_TRAIN": 3000, "EPOCHS": 3, "SEARCH_EPOCHS": 2, "CNN_EPOCHS": 1}}
 
 
 def with_parameters(nb, values):
