@@ -105,7 +105,8 @@ def test_a_halving_search_killed_mid_rung_resumes_to_the_same_results(halving_ru
 
 
 def test_a_killed_optuna_study_resumes_to_its_trials_and_reopens_in_optuna(tmp_path):
-    optuna = pytest.importorskip("optuna")
+    import optuna
+
     whole, run = tmp_path / "whole", tmp_path / "run"
     tune(*STUDY, "--jobs", "1", "--out", str(whole))
     args = [*STUDY, "--jobs", "1", "--out", str(run)]
@@ -162,8 +163,6 @@ def test_without_optuna_a_study_is_refused_in_one_line(tmp_path, monkeypatch, ca
 
 
 def test_a_tracked_search_logs_its_trials_and_the_best_model(tmp_path):
-    pytest.importorskip("tensorboard")
-    pytest.importorskip("mlflow")
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"

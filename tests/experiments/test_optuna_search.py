@@ -4,16 +4,15 @@ the same study on local processes and on Dask."""
 
 import sys
 
+import optuna
 import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
 
 import layerwise as lw
 from layerwise.experiments.backends import DaskPool, TaskPool
 from layerwise.experiments.search import Space, read_trials, search
 from layerwise.experiments.search.optuna_study import choice, distributions, import_optuna, settings_of
-
-optuna = pytest.importorskip("optuna")
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution  # noqa: E402
-from optuna.trial import TrialState  # noqa: E402
 
 CONFIG = lw.TrainConfig(hidden=(16,), optimizer="sgd", momentum=0.9, batch_size=64, epochs=6)
 RANDOM = ["lr=loguniform(1e-4,1)", "l2=uniform(0,0.1)"]

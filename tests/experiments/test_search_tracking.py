@@ -3,16 +3,13 @@ TensorBoard folder per trial with its settings as HParams, and one MLflow child 
 trial under the search's parent run."""
 
 import pytest
+from mlflow.tracking import MlflowClient
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+from tensorboard.plugins.hparams import plugin_data_pb2
 
 import layerwise as lw
 from layerwise.experiments.search import Space, search
-
-pytest.importorskip("tensorboard")
-pytest.importorskip("mlflow")
-from mlflow.tracking import MlflowClient  # noqa: E402
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
-from tensorboard.backend.event_processing.event_file_loader import EventFileLoader  # noqa: E402
-from tensorboard.plugins.hparams import plugin_data_pb2  # noqa: E402
 
 CONFIG = lw.TrainConfig(hidden=(16,), optimizer="sgd", lr=0.3, batch_size=64, epochs=9)
 

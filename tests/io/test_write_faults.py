@@ -371,7 +371,6 @@ def test_train_names_other_causes(tmp_path, monkeypatch, capsys, code):
 
 
 def test_export_of_a_model_to_a_full_disk(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("onnx")
     import layerwise as lw
 
     model = lw.save(lw.Network.from_spec("4-8-3", seed=0), tmp_path / "model.safetensors")

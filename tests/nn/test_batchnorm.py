@@ -118,7 +118,8 @@ def test_running_statistics_follow_pytorchs_rule(shape):
 
 @pytest.mark.parametrize("shape", [(16, 6), (8, 4, 5, 3)], ids=str)
 def test_outputs_gradients_and_running_statistics_equal_pytorchs(shape):
-    torch = pytest.importorskip("torch")
+    import torch  # in the test extra: the peer the layer is compared with
+
     rng = np.random.default_rng(2)
     layer = BatchNorm(shape[1], momentum=0.2)
     module = (torch.nn.BatchNorm1d if len(shape) == 2 else torch.nn.BatchNorm2d)(shape[1], momentum=0.2)

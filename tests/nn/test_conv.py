@@ -260,11 +260,12 @@ def test_pool_float32_stays_float32(layer):
     assert layer.backward(np.ones_like(out)).dtype == np.float32
 
 
-# --- against PyTorch, when it is installed --------------------------------------------
+# --- against PyTorch (in the test extra) ----------------------------------------------
 
 
 def test_layers_match_pytorch():
-    torch = pytest.importorskip("torch")
+    import torch  # in the test extra: the peer the layers are compared with
+
     functional = torch.nn.functional
     rng = np.random.default_rng(0)
     for c, o, k, s, p, (h, w) in CONV_CASES:
