@@ -10,6 +10,7 @@ parameters and their checks, the training loop, prediction in float64 and model 
 """
 
 import warnings
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Self
 
@@ -30,7 +31,7 @@ from .nn.model import Model
 from .nn.training import BALANCED, class_weights
 
 
-class _LayerwiseEstimator(BaseEstimator):
+class _LayerwiseEstimator(BaseEstimator, ABC):
     """What LayerwiseClassifier and LayerwiseRegressor share: the parameters and their
     checks, the network's settings, the training loop (early stopping on the validation
     score included), prediction in float64 and model files. The subclasses say what the
@@ -89,29 +90,29 @@ class _LayerwiseEstimator(BaseEstimator):
 
     # --- what the subclasses define ---------------------------------------------------
 
+    @abstractmethod
     def _targets(self, y: NDArray[Any], first: bool) -> NDArray[Any]:
         """y as the network trains on it; ``first``: the first training, which sets what the
         targets are (the classes, the number of outputs)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _network(self, n_features: int) -> Network:
         """A new network for inputs of ``n_features`` and the targets of ``_targets``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _validation_score(
         self, y: NDArray[Any], outputs: NDArray[Any], sample_weight: NDArray[Any] | None = None
     ) -> float:
         """The score of the network's outputs on a validation set (higher is better),
         weighted by ``sample_weight`` when given (NaN when its weights are all 0)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _model_parts(self) -> tuple[NDArray[Any] | None, dict[str, Any]]:
         """The class labels (None for a regression) and metadata a model file keeps."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _restore(self, model: Model, path: str | Path) -> None:
         """Set the fitted attributes that ``_targets`` sets, from a model file's Model."""
-        raise NotImplementedError
 
     def _sample_weight(self, X, targets, sample_weight, partial):
         """The weight of each example for ``fit`` (None: all 1): ``sample_weight`` checked
