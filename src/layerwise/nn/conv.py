@@ -464,47 +464,6 @@ class Conv2D(Layer):
         np.copyto(self.bias.grad, total[:, q])
         return gx
 
-    def astype(self, dtype: DTypeLike) -> "Conv2D":
-        """Return a copy of this layer with its weight and bias converted to ``dtype``.
-
-        The copy has new Parameters (gradients at zero) and no buffers.
-
-        Parameters
-        ----------
-        dtype : {"float32", "float64"} or numpy dtype
-            The dtype of the copy.
-
-        Returns
-        -------
-        Conv2D
-            A new layer; this one is unchanged.
-
-        Raises
-        ------
-        LayerwiseError
-            If ``dtype`` is not float32 or float64.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import layerwise as lw
-        >>> conv = lw.Conv2D(1, 4, 3, seed=0)
-        >>> conv.astype("float64").dtype.name, conv.dtype.name
-        ('float64', 'float32')
-        """
-        dtype = as_dtype(dtype)
-        new = Conv2D.__new__(Conv2D)
-        new.in_channels, new.out_channels = self.in_channels, self.out_channels
-        new.kernel_size, new.stride, new.padding, new.init = (
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.init,
-        )
-        new.weight = Parameter("weight", self.weight.value.astype(dtype), decay=True)
-        new.bias = Parameter("bias", self.bias.value.astype(dtype), decay=False)
-        return new
-
     @property
     def dtype(self) -> np.dtype[np.floating]:
         """The dtype of the layer's weights and biases (float32 or float64)."""

@@ -425,9 +425,10 @@ class Layer(ABC):
     def astype(self, dtype: DTypeLike) -> "Layer":
         """Return a copy of this layer in another dtype (parameters converted, no buffers).
 
-        This base version returns a deep copy, without the buffers and the caches of the
-        last forward pass: a layer without parameters holds nothing of a dtype. Layers with
-        parameters (Linear) override it.
+        The copy has the same settings and mode, its own Parameters converted to ``dtype``
+        (gradients at zero) and its state arrays (``state()``, such as BatchNorm's running
+        statistics) converted too; it has neither buffers nor the caches of the last
+        forward pass. Every layer uses this one method.
 
         Parameters
         ----------
@@ -437,9 +438,34 @@ class Layer(ABC):
         Returns
         -------
         Layer
-            A new layer; this one is unchanged.
+            A new layer of the same class; this one is unchanged.
+
+        Raises
+        ------
+        LayerwiseError
+            If ``dtype`` is not float32 or float64.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import layerwise as lw
+        >>> layer = lw.Linear(3, 2, seed=0)
+        >>> copy = layer.astype("float64")
+        >>> copy, layer.dtype.name
+        (Linear(3, 2, dtype=float64), 'float32')
+        >>> bool(np.allclose(copy.weight.value, layer.weight.value))
+        True
+        >>> lw.BatchNorm(4).astype("float64").state()["running_var"].dtype.name
+        'float64'
         """
-        return copy.deepcopy(self)
+        dtype = as_dtype(dtype)
+        new = copy.deepcopy(self)  # without buffers and the last pass: __getstate__
+        for p in new.parameters():
+            p.value = p.value.astype(dtype)
+            p.grad = np.zeros_like(p.value)
+        for name, array in self.state().items():
+            setattr(new, name, array.astype(dtype))
+        return new
 
     def _buffer(
         self, kind: str, shape: tuple[int, ...], dtype: np.dtype[Any], fill: float | None = None
@@ -680,45 +706,6 @@ class Linear(Layer):
         [('weight', (3, 2), True), ('bias', (2,), False)]
         """
         return [self.weight, self.bias]
-
-    def astype(self, dtype: DTypeLike) -> "Linear":
-        """Return a copy of this layer with W and b converted to ``dtype``.
-
-        The copy has new Parameters (gradients at zero) and neither buffers nor the last
-        forward pass's input.
-
-        Parameters
-        ----------
-        dtype : {"float32", "float64"} or numpy dtype
-            The dtype of the copy.
-
-        Returns
-        -------
-        Linear
-            A new layer; this one is unchanged.
-
-        Raises
-        ------
-        LayerwiseError
-            If ``dtype`` is not float32 or float64.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import layerwise as lw
-        >>> layer = lw.Linear(3, 2, seed=0)
-        >>> copy = layer.astype("float64")
-        >>> copy, layer.dtype.name
-        (Linear(3, 2, dtype=float64), 'float32')
-        >>> bool(np.allclose(copy.weight.value, layer.weight.value))
-        True
-        """
-        dtype = as_dtype(dtype)
-        new = Linear.__new__(Linear)
-        new.n_in, new.n_out, new.init = self.n_in, self.n_out, self.init
-        new.weight = Parameter("weight", self.weight.value.astype(dtype), decay=True)
-        new.bias = Parameter("bias", self.bias.value.astype(dtype), decay=False)
-        return new
 
     @property
     def dtype(self) -> np.dtype[np.floating]:

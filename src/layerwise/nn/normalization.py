@@ -406,46 +406,6 @@ class BatchNorm(Layer):
         """
         return {"running_mean": self.running_mean, "running_var": self.running_var}
 
-    def astype(self, dtype: DTypeLike) -> "BatchNorm":
-        """Return a copy of this layer with its Parameters and running statistics in ``dtype``.
-
-        The copy has new Parameters (gradients at zero), the same settings and mode, and
-        neither buffers nor the last forward pass.
-
-        Parameters
-        ----------
-        dtype : {"float32", "float64"} or numpy dtype
-            The dtype of the copy.
-
-        Returns
-        -------
-        BatchNorm
-            A new layer; this one is unchanged.
-
-        Raises
-        ------
-        LayerwiseError
-            If ``dtype`` is not float32 or float64.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import layerwise as lw
-        >>> bn = lw.BatchNorm(4)
-        >>> bn.astype("float64"), bn.dtype.name
-        (BatchNorm(4, momentum=0.1, eps=1e-05, dtype=float64), 'float32')
-        """
-        dtype = as_dtype(dtype)
-        new = BatchNorm.__new__(BatchNorm)
-        new.num_features, new.momentum, new.eps = self.num_features, self.momentum, self.eps
-        new.gamma = Parameter("gamma", self.gamma.value.astype(dtype), decay=False)
-        new.beta = Parameter("beta", self.beta.value.astype(dtype), decay=False)
-        new.running_mean = self.running_mean.astype(dtype)
-        new.running_var = self.running_var.astype(dtype)
-        if "training" in self.__dict__:
-            new.training = self.training
-        return new
-
     @property
     def dtype(self) -> np.dtype[np.floating]:
         """The dtype of the Parameters, of the running statistics and of the inputs."""
