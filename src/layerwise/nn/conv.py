@@ -546,6 +546,20 @@ class _Pool2D(Layer):
         self._x_shape = x.shape
         return ho, wo, (ho - 1) * self.stride[0] + self.kernel_size[0]
 
+    def _backward(self, grad: Array, rows: int, index: tuple[Array, Array] | None) -> Array:
+        """dLoss/dx from the windows' gradients: the column step's backward into the
+        ``rows`` rows the windows cover, then the row step's; ``index`` holds each step's
+        offsets of the maxima (row step, column step), None: every offset gets ``grad``."""
+        shape = self._x_shape
+        n, c, _, wo = grad.shape
+        wide = self._buffer("grad_wide", (n, c, rows, wo), grad.dtype)
+        self._spread(grad, wide, -2, None if index is None else index[1])
+        gx = self._buffer("grad", shape, grad.dtype)
+        if rows < shape[2]:
+            gx[:, :, rows:] = 0
+        self._spread(wide, gx[:, :, :rows], -1, None if index is None else index[0])
+        return gx
+
     def _spread(self, grad: Array, target: Array, axis: int, index: Array | None) -> None:
         """Backward of one step along ``axis``: write into ``target`` (whose axis has the
         step's input length) each window's gradient, to the offset ``index`` names (all
@@ -718,15 +732,7 @@ class MaxPool2D(_Pool2D):
         """
         if self._index is None:
             raise LayerwiseError("MaxPool2D.backward needs a forward pass in training mode first")
-        shape = self._x_shape
-        rows = self._index[0].shape[2]
-        wide = self._buffer("grad_wide", self._index[0].shape, grad.dtype)
-        self._spread(grad, wide, -2, self._index[1])
-        gx = self._buffer("grad", shape, grad.dtype)
-        if rows < shape[2]:
-            gx[:, :, rows:] = 0
-        self._spread(wide, gx[:, :, :rows], -1, self._index[0])
-        return gx
+        return self._backward(grad, self._index[0].shape[2], self._index)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -836,18 +842,10 @@ class AvgPool2D(_Pool2D):
         >>> pool.backward(np.ones((1, 1, 2, 2)))[0, 0].tolist()  # overlapping windows add
         [[0.25, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.25]]
         """
-        shape = self._x_shape
-        n, c, ho, wo = grad.shape
-        rows = (ho - 1) * self.stride[0] + self.kernel_size[0]
+        rows = (grad.shape[2] - 1) * self.stride[0] + self.kernel_size[0]
         share = self._buffer("share", grad.shape, grad.dtype)
         np.multiply(grad, grad.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1])), out=share)
-        wide = self._buffer("grad_wide", (n, c, rows, wo), grad.dtype)
-        self._spread(share, wide, -2, None)
-        gx = self._buffer("grad", shape, grad.dtype)
-        if rows < shape[2]:
-            gx[:, :, rows:] = 0
-        self._spread(wide, gx[:, :, :rows], -1, None)
-        return gx
+        return self._backward(share, rows, None)
 
 
 __all__ = ["AvgPool2D", "Conv2D", "MaxPool2D"]
