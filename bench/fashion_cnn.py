@@ -4,6 +4,7 @@ memory of a layerwise training run.
 
     make bench-cnn      # or: .venv/bin/python bench/fashion_cnn.py --rounds 3 --epochs 1
     .venv/bin/python bench/fashion_cnn.py --subset 6400 --rounds 2   # a quick look
+    .venv/bin/python bench/fashion_cnn.py --kernels numpy            # NumPy's loops only
 
 The network: conv 1->32 3x3 padding 1, ReLU, max-pool 2, conv 32->64 3x3 padding 1, ReLU,
 max-pool 2, flatten, Linear 3136->128, ReLU, dropout 0.3, Linear 128->10; Adam (lr 1e-3),
@@ -138,16 +139,28 @@ def peak_rss_of_training(epochs, subset, threads, data_dir):
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     result = subprocess.run(
-        [sys.executable, "-c", code], check=True, cwd=root, capture_output=True, text=True
+        [sys.executable, "-c", code],
+        check=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LAYERWISE_KERNELS": lw.get_kernels()},  # the same loops as the timings
     )
     return float(result.stdout.split()[-1])
 
 
 def kernel():
-    """What computes layerwise's convolutions: NumPy (im2col and its BLAS)."""
+    """What computes layerwise's convolutions: the pixel loops (``lw.get_kernels()``: NumPy's
+    strided copies or numba's compiled loops) and the BLAS of the matrix products."""
     blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')})" for i in threadpool_info()]
     blas = [b for b in blas if not b.startswith("openmp")] or ["unknown BLAS"]
-    return f"NumPy {np.__version__} im2col + {', '.join(blas)}"
+    if lw.get_kernels() == "numba":
+        import numba
+
+        loops = f"numba {numba.__version__} compiled im2col, col2im and max-pooling"
+    else:
+        loops = f"NumPy {np.__version__} strided copies for im2col, col2im and pooling"
+    return f"kernels {lw.get_kernels()!r}: {loops}; matrix products: {', '.join(blas)}"
 
 
 def main(argv=None):
@@ -159,7 +172,14 @@ def main(argv=None):
     parser.add_argument("--subset", type=int, default=None, help="train on the first N images (default: all)")
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="threads for both")
     parser.add_argument("--data-dir", default=None, help="where fashion-mnist lives (default: search path)")
+    parser.add_argument(
+        "--kernels",
+        default="auto",
+        choices=lw.nn.kernels.KERNELS,
+        help="layerwise's pixel loops (default auto)",
+    )
     args = parser.parse_args(argv)
+    lw.set_kernels(args.kernels)
 
     import torch
 
@@ -170,7 +190,7 @@ def main(argv=None):
     print("conv32 3x3 p1, ReLU, maxpool 2, conv64 3x3 p1, ReLU, maxpool 2, 128 ReLU, dropout 0.3, 10")
     print(f"{args.threads} threads, {args.epochs} epoch(s) per training, {args.rounds} rounds")
     print(f"pytorch {torch.__version__}, layerwise {lw.__version__}")
-    print(f"layerwise kernel: {kernel()}")
+    print(f"layerwise {kernel()}")
     trainers = {"layerwise": train_layerwise, "pytorch": train_torch}
     per_epoch = {name: [] for name in trainers}
     models = {}

@@ -62,8 +62,10 @@ from .nn import (
     TrainConfig,
     callbacks,
     fit,
+    get_kernels,
     gradcheck,
     make_schedule,
+    set_kernels,
 )
 
 if TYPE_CHECKING:  # for the annotations only: search's modules are imported on first use
@@ -242,10 +244,12 @@ __all__ = [
     "TrainingDiverged",
     "callbacks",
     "fit",
+    "get_kernels",
     "gradcheck",
     "load",
     "make_schedule",
     "save",
     "search",
+    "set_kernels",
     "to_onnx",
 ]

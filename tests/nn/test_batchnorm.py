@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import layerwise as lw
-from layerwise.nn import normalization
 from layerwise.nn.normalization import BatchNorm
 
 
@@ -303,19 +302,6 @@ def test_buffers_are_reused_from_batch_to_batch():
     first = layer.forward(x)
     grad = layer.backward(x)
     assert np.shares_memory(layer.forward(x), first) and np.shares_memory(layer.backward(x), grad)
-
-
-@pytest.mark.parametrize("training", [True, False], ids=["training", "inference"])
-def test_large_images_broadcast_by_column_with_the_same_results(monkeypatch, training):
-    layer, x, g = random_layer((3, 4, 5, 7), seed=6)
-    layer.training = training
-    planes = layer.astype("float64")
-    expected = planes.forward(x).copy(), planes.backward(g).copy(), planes.gamma.grad.copy()
-    monkeypatch.setattr(normalization, "PLANE_MAX_PIXELS", 34)  # 35 pixels: columns
-    np.testing.assert_allclose(layer.forward(x), expected[0], rtol=1e-13, atol=1e-13)
-    np.testing.assert_allclose(layer.backward(g), expected[1], rtol=1e-13, atol=1e-13)
-    np.testing.assert_allclose(layer.gamma.grad, expected[2], rtol=1e-13, atol=1e-13)
-    assert not any(kind == "plane" for kind, _ in layer._buffers)
 
 
 def blobs(n=60, seed=0):

@@ -7,6 +7,7 @@ from .callbacks import Callback, EarlyStopping
 from .config import TrainConfig
 from .conv import AvgPool2D, Conv2D, MaxPool2D
 from .gradcheck import gradcheck
+from .kernels import get_kernels, set_kernels
 from .layers import Dropout, Flatten, LeakyReLU, Linear, Parameter, ReLU, Reshape, Sigmoid, Tanh
 from .losses import MeanSquaredError, SoftmaxCrossEntropy
 from .model import Model, Preprocessing
@@ -47,6 +48,8 @@ __all__ = [
     "Tanh",
     "TrainConfig",
     "fit",
+    "get_kernels",
     "gradcheck",
     "make_schedule",
+    "set_kernels",
 ]

@@ -1,16 +1,26 @@
 """Convolution and pooling on images, NCHW: Conv2D, MaxPool2D, AvgPool2D.
 
-Images are batches of shape (N, C, H, W), as in PyTorch and ONNX. A convolution is
-computed as im2col plus matrix products: the kernel offsets copy shifted, strided views of
-the images into a column matrix (a loop over the kH*kW kernel offsets, never over examples
-or pixels), and one product with the weights gives every output of those images at once.
-The batch goes through in chunks of examples whose column matrix (about 4 MB in float32)
-stays in the processor's cache from its copy to its product: a batch of 128 28x28 images
-of 32 channels is 8 chunks of 16, measured faster than one product for the whole batch.
-Backward runs the same steps in reverse (col2im adds the column gradients back, offset by
-offset). Pooling takes the maximum or the mean of shifted views, one axis at a time.
-Like the other layers, these write into buffers they own, one per batch shape: a returned
-array stays valid until the layer's next call with that shape.
+Images are batches of shape (N, C, H, W), as in PyTorch and ONNX. In memory, the outputs
+of these layers are channels-last (NHWC, PyTorch's ``channels_last`` format): the arrays
+returned have shape (N, C, H, W) and are transposed views of (N, H, W, C) buffers. The
+shape is the contract; the memory order is what makes the loops fast, since every pixel's
+channels are then side by side: a convolution's output is its matrix product as computed,
+pooling and col2im move runs of C values, and the next layer reads its input without a
+copy. The elementwise layers (activations, dropout) keep the memory order they are given;
+any array of the right shape and any memory order is accepted.
+
+A convolution is computed as im2col plus matrix products: the kernel offsets copy shifted,
+strided views of the images into a column matrix (a loop over the kH*kW kernel offsets,
+never over examples or pixels), and one product with the weights gives every output of
+those images at once. The batch goes through in chunks of examples whose column matrix
+(about 4 MB in float32) stays in the processor's cache from its copy to its product: a
+batch of 128 14x14 images of 32 channels is 8 chunks of 16, measured faster than one
+product for the whole batch. Backward runs the same steps in reverse (col2im adds the
+column gradients back). Pooling takes the maximum or the mean of shifted views, one axis
+at a time. The pixel loops (im2col, col2im, max-pooling) also exist compiled, when numba
+is installed: ``kernels.py`` chooses. Like the other layers, these write into buffers they
+own, one per batch shape: a returned array stays valid until the layer's next call with
+that shape.
 """
 
 import functools
@@ -20,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import LayerwiseError
+from . import kernels
 from .layers import INITS, Layer, Parameter, as_dtype, as_generator
 from .types import Array, DTypeLike, Seed
 
@@ -71,12 +82,16 @@ def _windows(
     return tuple(windows)
 
 
-def _sum_into(target: Array, parts: Sequence[tuple[tuple[slice, ...], Array]], size: int) -> None:
-    """target = the sum of the parts, each added at its index (the last index a window
-    along an axis of ``size``); a part that covers the whole axis is copied first, which
-    spares filling zeros."""
+def _covers(index: tuple[slice, ...], shape: tuple[int, ...]) -> bool:
+    """Whether ``index`` (slices over the leading axes) selects all of an array of ``shape``."""
+    return all(part.indices(size) == (0, size, 1) for part, size in zip(index, shape))
+
+
+def _sum_into(target: Array, parts: Sequence[tuple[tuple[slice, ...], Array]]) -> None:
+    """target = the sum of the parts, each added at its index; a part that covers the
+    whole target is copied first, which spares filling zeros."""
     parts = list(parts)
-    whole = next((k for k, (index, _) in enumerate(parts) if index[-1] == slice(0, size, 1)), None)
+    whole = next((k for k, (index, _) in enumerate(parts) if _covers(index, target.shape)), None)
     if whole is None:
         target.fill(0)
     else:
@@ -85,6 +100,17 @@ def _sum_into(target: Array, parts: Sequence[tuple[tuple[slice, ...], Array]], s
     for index, values in parts:
         view = target[index]
         np.add(view, values, out=view)
+
+
+def _nhwc(layer: Layer, a: Array, kind: str) -> Array:
+    """NCHW images ``a`` as a C-contiguous NHWC array: a view when they are channels-last
+    in memory, else a copy into ``layer``'s buffer of this kind."""
+    nhwc = a.transpose(0, 2, 3, 1)
+    if nhwc.flags.c_contiguous:
+        return nhwc
+    copy = layer._buffer(kind, nhwc.shape, a.dtype)
+    np.copyto(copy, nhwc)
+    return copy
 
 
 class Conv2D(Layer):
@@ -99,8 +125,8 @@ class Conv2D(Layer):
     The output has spatial size floor((H + 2 pH - kH) / sH) + 1 by the same in W. It is
     computed as im2col, strided copies per kernel offset, plus one matrix product per chunk
     of examples (see the module's notes); backward adds the column gradients back the same
-    way (col2im). The bias is one more column of the weights, against a row of ones in the
-    column matrix, so that the product adds it.
+    way (col2im). The bias is one more row of the weight matrix, against a column of ones
+    in the column matrix, so that the product adds it.
 
     Parameters
     ----------
@@ -150,17 +176,15 @@ class Conv2D(Layer):
     """
 
     output_reusable = True
-    # The column matrix of a chunk: "batch" is one (C kH kW + 1, n Ho Wo) matrix, so that
-    # each step is one large product (then a copy of the output into NCHW order);
-    # "example" is one (C kH kW + 1, Ho Wo) matrix per example, for products stacked over
-    # the examples that give NCHW directly. Measured at batch 128 (forward and backward):
-    # "batch" wins for conv 32->64 on 14x14 (33 against 41 ms), "example" for conv 1->32 on
-    # 28x28 (3.6 against 7.1 ms), where C kH kW = 9 makes the products thin.
-    _example_layout_below = 32
+    # The compiled loops (kernels.py) copy images of at least this many channels; for
+    # fewer, NumPy's strided copies per kernel offset are faster (the benchmark's first
+    # layer, one channel: 0.6 against 2.1 ms for a batch of 128 28x28 images).
+    _compiled_from_channels = 8
     _chunk_values = 1 << 20  # values in the column matrix of one chunk of examples
     _max_buffers = 12  # (3 times this many buffers are kept) more kinds of buffers than a Linear
 
     _x: Array  # the input of the last forward pass
+    _columns: Array | None  # its column matrix, when it was one chunk
 
     def __init__(
         self,
@@ -274,11 +298,6 @@ class Conv2D(Layer):
             raise LayerwiseError(f"{self!r} has a kernel larger than the padded images of shape {x.shape}")
         return ho, wo
 
-    def _layout(self) -> str:
-        """How the column matrix is laid out (see the class comment)."""
-        q = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        return "example" if q < self._example_layout_below else "batch"
-
     def _chunk(self, n: int, p: int) -> int:
         """Examples per chunk: column matrices of about ``_chunk_values`` values, so that
         they stay in the processor's cache from their copy to their product."""
@@ -287,57 +306,57 @@ class Conv2D(Layer):
         chunks = max(1, -(-n // per_chunk))
         return max(1, -(-n // chunks))  # chunks as even as possible
 
-    def _im2col(self, x: Array, ho: int, wo: int, layout: str) -> Array:
-        """The column matrix of a chunk x, with a last row of ones (for the bias).
+    def _matrix(self, dtype: np.dtype[Any]) -> Array:
+        """The weights as one (kH kW C + 1, O) matrix, in the column matrix's order (kernel
+        row, kernel column, channel), with the bias as its last row."""
+        (kh, kw), c, o = self.kernel_size, self.in_channels, self.out_channels
+        q = kh * kw * c
+        matrix = self._buffer("weight", (q + 1, o), dtype)
+        np.copyto(matrix[:q].reshape(kh, kw, c, o), self.weight.value.transpose(2, 3, 1, 0))
+        np.copyto(matrix[q], self.bias.value)
+        return matrix
 
-        "example": (n, C kH kW + 1, Ho Wo); "batch": (C kH kW + 1, n Ho Wo). Two rounds
-        of strided copies: one per kernel column j shifts the images sideways (runs of Wo
-        values), then one per offset (i, j) copies blocks of whole output rows. The zeros
-        (where the kernel reads padding) are written when the buffers are made and stay,
-        since the same input shape always writes the same places."""
-        n, c, h, w = x.shape
-        kh, kw = self.kernel_size
-        q = c * kh * kw
-        rows = _windows(h, ho, kh, self.stride[0], self.padding[0])
-        columns = _windows(w, wo, kw, self.stride[1], self.padding[1])
-        if layout == "example":
-            shifted = self._buffer(f"shifted{h}x{w}", (kw, n, c, h, wo), x.dtype, fill=0.0)
-            cols = self._buffer(f"cols{h}x{w}", (n, q + 1, ho * wo), x.dtype, fill=0.0)
-            target = cols[:, :q].reshape(n, c, kh, kw, ho, wo)
-            cols[:, q] = 1.0
-        else:
-            shifted = self._buffer(f"shifted{h}x{w}", (kw, n, c, h, wo), x.dtype, fill=0.0)
-            cols = self._buffer(f"cols{h}x{w}", (q + 1, n * ho * wo), x.dtype, fill=0.0)
-            target = cols[:q].reshape(c, kh, kw, n, ho, wo).transpose(3, 0, 1, 2, 4, 5)
-            cols[q] = 1.0
-        for j, column in columns:
-            np.copyto(shifted[j, :, :, :, column.out], x[:, :, :, column.inp])
-        for i, row in rows:
-            for j, _ in columns:
-                np.copyto(target[:, :, i, j, row.out], shifted[j, :, :, row.inp])
+    def _im2col(self, x: Array, ho: int, wo: int) -> Array:
+        """The column matrix (n Ho Wo, kH kW C + 1) of a chunk ``x`` of NHWC images: a row
+        per output pixel, holding the inputs its filter reads (kernel row, kernel column,
+        channel) and a last column of ones (for the bias).
+
+        NumPy: one strided copy per kernel offset (i, j), of the inputs it reads for all
+        the output pixels at once. The zeros (where the kernel reads padding) are written
+        when the buffer is made and stay, since the same input shape always writes the
+        same places."""
+        n, h, w, c = x.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        q = kh * kw * c
+        cols = self._buffer(f"cols{h}x{w}", (n * ho * wo, q + 1), x.dtype, fill=0.0)
+        cols[:, q] = 1.0
+        compiled = kernels.compiled() if c >= self._compiled_from_channels else None
+        if compiled is not None:
+            compiled.im2col(x, cols, kh, kw, sh, sw, ph, pw, ho, wo)
+            return cols
+        target = cols[:, :q].reshape(n, ho, wo, kh, kw, c)  # a view: axes only split
+        for i, row in _windows(h, ho, kh, sh, ph):
+            for j, column in _windows(w, wo, kw, sw, pw):
+                np.copyto(target[:, row.out, column.out, i, j], x[:, row.inp, column.inp])
         return cols
 
-    def _col2im(self, dcols: Array, gx: Array, ho: int, wo: int, layout: str) -> None:
-        """Write dLoss/dx of a chunk into gx from its column gradients: the two rounds of
-        ``_im2col`` backwards, each copy an addition."""
-        n, c, h, w = gx.shape
-        kh, kw = self.kernel_size
-        rows = _windows(h, ho, kh, self.stride[0], self.padding[0])
-        columns = _windows(w, wo, kw, self.stride[1], self.padding[1])
-        if layout == "example":
-            source = dcols.reshape(n, c, kh, kw, ho, wo)
-        else:
-            source = dcols.reshape(c, kh, kw, n, ho, wo).transpose(3, 0, 1, 2, 4, 5)
-        shifted = self._buffer("dshifted", (kw, n, c, h, wo), gx.dtype)
+    def _col2im(self, dcols: Array, gx: Array, ho: int, wo: int) -> None:
+        """Write dLoss/dx of a chunk into ``gx`` (n, H, W, C) from its column gradients
+        (n Ho Wo, kH kW C): ``_im2col`` backwards, each copy an addition."""
+        n, h, w, c = gx.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        compiled = kernels.compiled() if c >= self._compiled_from_channels else None
+        if compiled is not None:
+            compiled.col2im(dcols, gx, kh, kw, sh, sw, ph, pw, ho, wo)
+            return
+        source = dcols.reshape(n, ho, wo, kh, kw, c)
         every = slice(None)
-        for j, _ in columns:
-            parts: list[tuple[tuple[slice, ...], Array]]
-            parts = [((every, every, row.inp), source[:, :, i, j, row.out]) for i, row in rows]
-            _sum_into(shifted[j], parts, h)
         parts = [
-            ((every, every, every, column.inp), shifted[j, :, :, :, column.out]) for j, column in columns
+            ((every, row.inp, column.inp), source[:, row.out, column.out, i, j])
+            for i, row in _windows(h, ho, kh, sh, ph)
+            for j, column in _windows(w, wo, kw, sw, pw)
         ]
-        _sum_into(gx, parts, w)
+        _sum_into(gx, parts)
 
     def forward(self, x: Array) -> Array:
         """Return the convolution of a batch ``x`` of images, plus the bias.
@@ -347,13 +366,14 @@ class Conv2D(Layer):
         Parameters
         ----------
         x : ndarray of shape (N, in_channels, H, W)
-            A batch of N images, of the layer's dtype.
+            A batch of N images, of the layer's dtype, in any memory order (channels-last,
+            as the image layers return them, is read without a copy).
 
         Returns
         -------
         ndarray of shape (N, out_channels, Ho, Wo)
-            The output, in a buffer the layer owns (valid until its next call with the
-            same input shape).
+            The output, channels-last in memory, in a buffer the layer owns (valid until
+            its next call with the same input shape).
 
         Raises
         ------
@@ -371,28 +391,24 @@ class Conv2D(Layer):
         [[-4.0, -4.0], [-4.0, -4.0]]
         """
         ho, wo = self._check(x)
-        n, p = x.shape[0], ho * wo
-        o, q = self.out_channels, self.weight.value[0].size
-        layout = self._layout()
-        # The weights with the bias as one more column: the product adds the bias.
-        weight = self._buffer("weight", (o, q + 1), x.dtype)
-        np.copyto(weight[:, :q], self.weight.value.reshape(o, q))
-        np.copyto(weight[:, q], self.bias.value)
-        out = self._buffer("out", (n, o, ho, wo), x.dtype)
-        out3 = out.reshape(n, o, p)
+        n, p, o = x.shape[0], ho * wo, self.out_channels
+        images = x.transpose(0, 2, 3, 1)  # NHWC
+        matrix = self._matrix(x.dtype)
+        out = self._buffer("out", (n, ho, wo, o), x.dtype)
+        rows = out.reshape(n * p, o)  # a row per output pixel: the product's own layout
         size = self._chunk(n, p)
+        # A batch of one chunk keeps its column matrix for backward, which would copy the
+        # same again (the benchmark's first layer: 2 ms a step); with several chunks each
+        # is made again in turn, cheaper than keeping them all and reading them back.
+        self._columns = None
         for start in range(0, n, size):
-            chunk = x[start : start + size]
-            cols = self._im2col(chunk, ho, wo, layout)
-            if layout == "example":
-                np.matmul(weight, cols, out=out3[start : start + size])
-            else:
-                b = len(chunk)
-                product = self._buffer("product", (o, b, p), x.dtype)
-                np.matmul(weight, cols, out=product.reshape(o, b * p))
-                np.copyto(out3[start : start + b], product.transpose(1, 0, 2))
+            chunk = images[start : start + size]
+            cols = self._im2col(chunk, ho, wo)
+            np.matmul(cols, matrix, out=rows[start * p : (start + len(chunk)) * p])
+            if size >= n:
+                self._columns = cols
         self._x = x
-        return out
+        return out.transpose(0, 3, 1, 2)
 
     def backward(self, grad: Array, input_grad: bool = True) -> Array | None:
         """Return dLoss/dx from dLoss/dout; fill ``weight.grad`` and ``bias.grad``.
@@ -404,14 +420,15 @@ class Conv2D(Layer):
         Parameters
         ----------
         grad : ndarray of shape (N, out_channels, Ho, Wo)
-            dLoss/dout for the batch of the last ``forward``.
+            dLoss/dout for the batch of the last ``forward``, in any memory order.
         input_grad : bool, default True
             With ``input_grad=False`` (the first layer) dLoss/dx is not computed.
 
         Returns
         -------
         ndarray of shape (N, in_channels, H, W) or None
-            dLoss/dx, in a buffer the layer owns; None when ``input_grad`` is False.
+            dLoss/dx, channels-last in memory, in a buffer the layer owns; None when
+            ``input_grad`` is False.
 
         Examples
         --------
@@ -427,47 +444,41 @@ class Conv2D(Layer):
         x = self._x
         n, o, ho, wo = grad.shape
         p = ho * wo
-        q = self.weight.value[0].size
-        layout = self._layout()
-        weight_t = self.weight.value.reshape(o, q).T
-        g3 = grad.reshape(n, o, p)
-        # dL/dW with dL/db as its last column (the row of ones), summed over the chunks
-        total = self._buffer("dweight", (o, q + 1), grad.dtype)
-        part = self._buffer("dweight_part", (o, q + 1), grad.dtype)
-        gx = self._buffer("grad", x.shape, grad.dtype) if input_grad else None
+        (kh, kw), c = self.kernel_size, self.in_channels
+        q = kh * kw * c
+        images = x.transpose(0, 2, 3, 1)
+        rows = _nhwc(self, grad, "grad_nhwc").reshape(n * p, o)
+        matrix_t = self._matrix(grad.dtype)[:q].T
+        # dL/dW with dL/db as its last row (the column of ones), summed over the chunks
+        total = self._buffer("dweight", (q + 1, o), grad.dtype)
+        part = self._buffer("dweight_part", (q + 1, o), grad.dtype)
+        gx = self._buffer("grad", images.shape, grad.dtype) if input_grad else None
         size = self._chunk(n, p)
         for start in range(0, n, size):
-            chunk = x[start : start + size]
+            chunk = images[start : start + size]
             b = len(chunk)
-            cols = self._im2col(chunk, ho, wo, layout)
-            into = total if start == 0 else part
-            if layout == "example":
-                g = g3[start : start + b]
-                per_example = self._buffer("dweight_examples", (b, o, q + 1), grad.dtype)
-                np.matmul(g, cols.transpose(0, 2, 1), out=per_example)
-                ones = self._buffer("ones", (b,), grad.dtype, fill=1.0)
-                np.matmul(ones, per_example.reshape(b, o * (q + 1)), out=into.reshape(o * (q + 1)))
-                dcols_shape: tuple[int, ...] = (b, q, p)
-            else:
-                g = self._buffer("grad_t", (o, b, p), grad.dtype)
-                np.copyto(g, g3[start : start + b].transpose(1, 0, 2))
-                g = g.reshape(o, b * p)
-                np.matmul(g, cols.T, out=into)
-                dcols_shape = (q, b * p)
+            cols = self._columns if self._columns is not None else self._im2col(chunk, ho, wo)
+            g_chunk = rows[start * p : (start + b) * p]
+            np.matmul(cols.T, g_chunk, out=total if start == 0 else part)
             if start > 0:
                 total += part
             if gx is not None:
-                dcols = self._buffer("dcols", dcols_shape, grad.dtype)
-                np.matmul(weight_t, g, out=dcols)
-                self._col2im(dcols, gx[start : start + b], ho, wo, layout)
-        np.copyto(self.weight.grad.reshape(o, q), total[:, :q])
-        np.copyto(self.bias.grad, total[:, q])
-        return gx
+                dcols = self._buffer("dcols", (b * p, q), grad.dtype)
+                np.matmul(g_chunk, matrix_t, out=dcols)
+                self._col2im(dcols, gx[start : start + b], ho, wo)
+        np.copyto(self.weight.grad, total[:q].reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
+        np.copyto(self.bias.grad, total[q])
+        return None if gx is None else gx.transpose(0, 3, 1, 2)
 
     @property
     def dtype(self) -> np.dtype[np.floating]:
         """The dtype of the layer's weights and biases (float32 or float64)."""
         return self.weight.value.dtype
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_columns", None)
+        return state
 
     def __repr__(self) -> str:
         return (
@@ -477,18 +488,20 @@ class Conv2D(Layer):
 
 
 def _along(a: Array, axis: int, start: int, n: int, step: int) -> Array:
-    """The view of ``a`` at start, start + step, ... (n of them) along axis -1 or -2."""
+    """The view of NHWC images ``a`` at start, start + step, ... (n of them) along their
+    height (axis 0) or their width (axis 1)."""
     index = slice(start, start + (n - 1) * step + 1, step)
-    return a[..., index] if axis == -1 else a[..., index, :]
+    return a[:, index] if axis == 0 else a[:, :, index]
 
 
 class _Pool2D(Layer):
     """Pooling over kH x kW windows, stride (sH, sW), no padding: the shared parts.
 
     Both poolings are separable: along each row first (a window of kW columns, giving
-    (N, C, rows, Wo)), then along the columns of that (kH rows, giving (N, C, Ho, Wo)).
-    Each step is one NumPy call per kernel offset on strided views of the whole batch;
-    backward runs the two steps in reverse."""
+    (N, rows, Wo, C) in NHWC order), then along the columns of that (kH rows, giving
+    (N, Ho, Wo, C)). Each step is one NumPy call per kernel offset on strided views of the
+    whole batch; backward runs the two steps in reverse. Axis 0 is the height (the kernel's
+    first size), axis 1 the width."""
 
     _x_shape: tuple[int, ...]  # the input shape of the last forward pass
 
@@ -536,39 +549,40 @@ class _Pool2D(Layer):
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         return _out_size(shape[-2], kh, sh, 0), _out_size(shape[-1], kw, sw, 0)
 
-    def _start(self, x: Array) -> tuple[int, int, int]:
-        """Check a batch; return (Ho, Wo, rows used) and remember its shape."""
+    def _start(self, x: Array) -> tuple[Array, int, int, int]:
+        """Check a batch; return it as NHWC images, (Ho, Wo, rows used); remember its shape."""
         if x.ndim != 4:
             raise LayerwiseError(f"{self!r} takes batches of shape (N, C, H, W), not {x.shape}")
         ho, wo = self._spatial(x.shape)
         if ho < 1 or wo < 1:
             raise LayerwiseError(f"{self!r} has a window larger than the images of shape {x.shape}")
         self._x_shape = x.shape
-        return ho, wo, (ho - 1) * self.stride[0] + self.kernel_size[0]
+        return x.transpose(0, 2, 3, 1), ho, wo, (ho - 1) * self.stride[0] + self.kernel_size[0]
 
-    def _backward(self, grad: Array, rows: int, index: tuple[Array, Array] | None) -> Array:
-        """dLoss/dx from the windows' gradients: the column step's backward into the
-        ``rows`` rows the windows cover, then the row step's; ``index`` holds each step's
-        offsets of the maxima (row step, column step), None: every offset gets ``grad``."""
-        shape = self._x_shape
-        n, c, _, wo = grad.shape
-        wide = self._buffer("grad_wide", (n, c, rows, wo), grad.dtype)
-        self._spread(grad, wide, -2, None if index is None else index[1])
-        gx = self._buffer("grad", shape, grad.dtype)
-        if rows < shape[2]:
-            gx[:, :, rows:] = 0
-        self._spread(wide, gx[:, :, :rows], -1, None if index is None else index[0])
-        return gx
+    def _backward(self, grad: Array, rows: int, index: tuple[Array, ...] | None) -> Array:
+        """dLoss/dx (NCHW view of NHWC memory) from the windows' gradients ``grad`` (NHWC):
+        the column step's backward into the ``rows`` rows the windows cover, then the row
+        step's; ``index`` holds each step's offsets of the maxima (row step, column step),
+        None: every offset gets ``grad``."""
+        n, c, h, w = self._x_shape
+        wo = grad.shape[2]
+        wide = self._buffer("grad_wide", (n, rows, wo, c), grad.dtype)
+        self._spread(grad, wide, 0, None if index is None else index[1])
+        gx = self._buffer("grad", (n, h, w, c), grad.dtype)
+        if rows < h:
+            gx[:, rows:] = 0
+        self._spread(wide, gx[:, :rows], 1, None if index is None else index[0])
+        return gx.transpose(0, 3, 1, 2)
 
     def _spread(self, grad: Array, target: Array, axis: int, index: Array | None) -> None:
         """Backward of one step along ``axis``: write into ``target`` (whose axis has the
         step's input length) each window's gradient, to the offset ``index`` names (all
         offsets when it is None, each getting ``grad``)."""
         k, s = self.kernel_size[axis], self.stride[axis]
-        n = grad.shape[axis]
+        n = grad.shape[axis + 1]
         views = [_along(target, axis, t, n, s) for t in range(k)]
         disjoint = s >= k
-        if not (s == k and target.shape[axis] == n * k):  # not every input in a window
+        if not (s == k and target.shape[axis + 1] == n * k):  # not every input in a window
             target.fill(0)
         if index is not None and k == 2 and disjoint:
             np.multiply(grad, index, out=views[1])
@@ -629,8 +643,9 @@ class MaxPool2D(_Pool2D):
     [[0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 1.0]]
     """
 
-    # Per step, the offset of each window's maximum (None at inference):
-    _index: tuple[Array, Array] | None
+    # Where each window's maximum is (None at inference): per step, its offset (NumPy's
+    # loops, two arrays), or its offset di kW + dj in the window (the compiled loops, one):
+    _index: tuple[Array, ...] | None
 
     def _max(self, x: Array, axis: int, n: int, out: Array, index: Array | None) -> None:
         """One step: ``out`` = the maximum over the windows along ``axis``; ``index`` = the
@@ -678,26 +693,33 @@ class MaxPool2D(_Pool2D):
         >>> lw.MaxPool2D(2, stride=1).forward(x)[0, 0].tolist()
         [[5.0, 5.0], [9.0, 8.0]]
         """
-        ho, wo, rows = self._start(x)
+        images, ho, wo, rows = self._start(x)
         n, c = x.shape[:2]
-        out = self._buffer("out", (n, c, ho, wo), x.dtype)
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        out = self._buffer("out", (n, ho, wo, c), x.dtype)
         self._index = None
+        compiled = kernels.compiled()
+        if compiled is not None:
+            offsets = self._buffer("index", out.shape, np.min_scalar_type(kh * kw - 1))
+            compiled.max_pool(images, out, offsets, kh, kw, sh, sw)
+            self._index = (offsets,) if self.training else None
+            return out.transpose(0, 3, 1, 2)
         if not self.training:
             # Rows first: the views of the first step are then runs of whole image rows,
             # faster than the stride of the columns. (In training, columns first gives
             # the first maximum in row-major order when several are equal.)
-            width = (wo - 1) * self.stride[1] + self.kernel_size[1]
-            tall = self._buffer("tall", (n, c, ho, width), x.dtype)
-            self._max(x[:, :, :, :width], -2, ho, tall, None)
-            self._max(tall, -1, wo, out, None)
-            return out
+            width = (wo - 1) * sw + kw
+            tall = self._buffer("tall", (n, ho, width, c), x.dtype)
+            self._max(images[:, :, :width], 0, ho, tall, None)
+            self._max(tall, 1, wo, out, None)
+            return out.transpose(0, 3, 1, 2)
         kinds = np.min_scalar_type(max(self.kernel_size) - 1)
-        wide = self._buffer("wide", (n, c, rows, wo), x.dtype)
+        wide = self._buffer("wide", (n, rows, wo, c), x.dtype)
         index = (self._buffer("index_w", wide.shape, kinds), self._buffer("index_h", out.shape, kinds))
-        self._max(x[:, :, :rows], -1, wo, wide, index[0])
-        self._max(wide, -2, ho, out, index[1])
+        self._max(images[:, :rows], 1, wo, wide, index[0])
+        self._max(wide, 0, ho, out, index[1])
         self._index = index
-        return out
+        return out.transpose(0, 3, 1, 2)
 
     def backward(self, grad: Array, input_grad: bool = True) -> Array:
         """Return dLoss/dx: each window's gradient at its maximum, zeros elsewhere.
@@ -732,7 +754,13 @@ class MaxPool2D(_Pool2D):
         """
         if self._index is None:
             raise LayerwiseError("MaxPool2D.backward needs a forward pass in training mode first")
-        return self._backward(grad, self._index[0].shape[2], self._index)
+        if len(self._index) == 2:
+            return self._backward(grad.transpose(0, 2, 3, 1), self._index[0].shape[1], self._index)
+        g = _nhwc(self, grad, "grad_nhwc")  # the compiled loop reads it fastest in this order
+        n, c, h, w = self._x_shape
+        gx = self._buffer("grad", (n, h, w, c), grad.dtype)
+        kernels.numba_loops().max_pool_backward(g, self._index[0], gx, *self.kernel_size, *self.stride)
+        return gx.transpose(0, 3, 1, 2)
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -809,14 +837,14 @@ class AvgPool2D(_Pool2D):
         >>> lw.AvgPool2D((2, 2), stride=1).forward(x)[0, 0].tolist()
         [[2.0, 3.0]]
         """
-        ho, wo, rows = self._start(x)
+        images, ho, wo, rows = self._start(x)
         n, c = x.shape[:2]
-        wide = self._buffer("wide", (n, c, rows, wo), x.dtype)
-        out = self._buffer("out", (n, c, ho, wo), x.dtype)
-        self._sum(x[:, :, :rows], -1, wo, wide)
-        self._sum(wide, -2, ho, out)
+        wide = self._buffer("wide", (n, rows, wo, c), x.dtype)
+        out = self._buffer("out", (n, ho, wo, c), x.dtype)
+        self._sum(images[:, :rows], 1, wo, wide)
+        self._sum(wide, 0, ho, out)
         out *= x.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
-        return out
+        return out.transpose(0, 3, 1, 2)
 
     def backward(self, grad: Array, input_grad: bool = True) -> Array:
         """Return dLoss/dx: each window's gradient shared equally by its inputs.
@@ -843,8 +871,9 @@ class AvgPool2D(_Pool2D):
         [[0.25, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.25]]
         """
         rows = (grad.shape[2] - 1) * self.stride[0] + self.kernel_size[0]
-        share = self._buffer("share", grad.shape, grad.dtype)
-        np.multiply(grad, grad.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1])), out=share)
+        g = grad.transpose(0, 2, 3, 1)
+        share = self._buffer("share", g.shape, grad.dtype)
+        np.multiply(g, grad.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1])), out=share)
         return self._backward(share, rows, None)
 
 

@@ -468,19 +468,33 @@ class Layer(ABC):
         return new
 
     def _buffer(
-        self, kind: str, shape: tuple[int, ...], dtype: np.dtype[Any], fill: float | None = None
+        self,
+        kind: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype[Any],
+        fill: float | None = None,
+        like: Array | None = None,
     ) -> Array:
         """A reusable output array for this kind of result and this shape; a new one holds
-        ``fill`` everywhere when given (its contents are undefined otherwise)."""
-        buffers: dict[tuple[str, tuple[int, ...]], Array] = self.__dict__.setdefault("_buffers", {})
-        out = buffers.get((kind, shape))
+        ``fill`` everywhere when given (its contents are undefined otherwise). With
+        ``like`` (an array of this shape) the buffer has its memory order: channels-last
+        images stay channels-last through elementwise layers."""
+        key: tuple[Any, ...] = (kind, shape)
+        if like is not None:
+            order = tuple(sorted(range(like.ndim), key=lambda axis: -like.strides[axis]))
+            if order != tuple(range(like.ndim)):
+                key = (kind, shape, order)
+        buffers: dict[tuple[Any, ...], Array] = self.__dict__.setdefault("_buffers", {})
+        out = buffers.get(key)
         if out is not None and out.dtype == dtype:
             return out
         if len(self._buffers) >= 3 * self._max_buffers:
             self._buffers.pop(next(iter(self._buffers)))
-        out = self._buffers[kind, shape] = (
-            np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
-        )
+        if len(key) == 3 and like is not None:
+            out = np.empty_like(like, dtype) if fill is None else np.full_like(like, fill, dtype)
+        else:
+            out = np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
+        self._buffers[key] = out
         return out
 
     def __getstate__(self) -> dict[str, Any]:
@@ -775,7 +789,7 @@ class Activation(Layer):
         (True, [[0.0, 0.5, 3.0]])
         """
         if out is None:
-            out = self._buffer("out", x.shape, x.dtype)
+            out = self._buffer("out", x.shape, x.dtype, like=x)
         self._y = self._apply(x, out)
         return out
 
@@ -806,7 +820,7 @@ class Activation(Layer):
         >>> sigmoid.backward(np.array([[1.0, 1.0]])).tolist()  # y (1 - y) * grad
         [[0.25, 0.0]]
         """
-        gx = self._buffer("grad", grad.shape, grad.dtype)
+        gx = self._buffer("grad", grad.shape, grad.dtype, like=grad)
         return self._derivative(self._y, grad, gx)
 
     def __repr__(self) -> str:
@@ -1022,7 +1036,7 @@ class Dropout(Layer):
             )
             self.mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
         self._scale = self.mask
-        out = self._buffer("out", x.shape, x.dtype)
+        out = self._buffer("out", x.shape, x.dtype, like=x)
         return np.multiply(x, self.mask, out=out)
 
     def backward(self, grad: Array, input_grad: bool = True) -> Array:
@@ -1052,7 +1066,7 @@ class Dropout(Layer):
         """
         if self._scale is None:
             return grad
-        gx = self._buffer("grad", grad.shape, grad.dtype)
+        gx = self._buffer("grad", grad.shape, grad.dtype, like=grad)
         return np.multiply(grad, self._scale, out=gx)
 
     def __repr__(self) -> str:

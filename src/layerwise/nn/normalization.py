@@ -9,9 +9,6 @@ from ..errors import LayerwiseError
 from .layers import Layer, Parameter, as_dtype
 from .types import Array, DTypeLike
 
-# Images of up to this many pixels broadcast a value per channel as a plane (C, H*W).
-PLANE_MAX_PIXELS = 4096
-
 
 class BatchNorm(Layer):
     """Batch normalisation of rows (N, F) or images (N, C, H, W), as PyTorch computes it.
@@ -155,7 +152,7 @@ class BatchNorm(Layer):
         view = self._view(x)
         dtype = x.dtype
         if self.training:
-            n = view.shape[0] * (view.shape[2] if view.ndim == 3 else 1)
+            n = view.shape[0]
             if n == 1:
                 raise LayerwiseError(
                     f"{self!r} needs more than one value per feature while training, "
@@ -163,9 +160,7 @@ class BatchNorm(Layer):
                 )
             mean = self._sums(view)
             mean /= n
-            centred = np.subtract(
-                view, self._per_feature(mean, view), out=self._buffer("centred", view.shape, dtype)
-            )
+            centred = np.subtract(view, mean, out=self._buffer("centred", view.shape, dtype))
             # The centred values' own mean (the rounding error of the first one, which in
             # float32 matters for inputs far from zero) corrects the mean and the variance
             # without another pass over the batch: the corrected two-pass algorithm.
@@ -181,10 +176,8 @@ class BatchNorm(Layer):
             np.divide(1.0, inv_std, out=inv_std)
             scale = np.multiply(self.gamma.value, inv_std)
             shift = np.subtract(self.beta.value, offset * scale)
-            out = np.multiply(
-                centred, self._per_feature(scale, view), out=self._buffer("out", view.shape, dtype)
-            )
-            out += self._per_feature(shift, view)
+            out = np.multiply(centred, scale, out=self._buffer("out", view.shape, dtype))
+            out += shift
             m = self.momentum
             self.running_mean *= 1.0 - m
             mean *= m
@@ -199,12 +192,10 @@ class BatchNorm(Layer):
             np.divide(1.0, inv_std, out=inv_std)
             scale = np.multiply(self.gamma.value, inv_std)
             shift = np.subtract(self.beta.value, self.running_mean * scale)
-            out = np.multiply(
-                view, self._per_feature(scale, view), out=self._buffer("out", view.shape, dtype)
-            )
-            out += self._per_feature(shift, view)
+            out = np.multiply(view, scale, out=self._buffer("out", view.shape, dtype))
+            out += shift
             self._last = (False, view, self.running_mean.copy(), inv_std)
-        return out.reshape(x.shape)
+        return self._shaped(out, x.shape)
 
     def backward(self, grad: Array, input_grad: bool = True) -> Array | None:
         """Return dLoss/dx from dLoss/dy; fill ``gamma.grad`` and ``beta.grad``.
@@ -241,13 +232,11 @@ class BatchNorm(Layer):
         # x - mean is kept - offset: the centred batch and its small offset after a
         # training pass, the input and the running mean after an inference pass
         training, kept, offset, inv_std = self._last
-        g = grad.reshape(kept.shape)
+        g = self._rows(grad)
         dbeta = self._sums(g)
         np.copyto(self.beta.grad, dbeta)
         if not training:  # centred with the running mean, for gamma's gradient alone
-            kept = np.subtract(
-                kept, self._per_feature(offset, kept), out=self._buffer("centred", kept.shape, kept.dtype)
-            )
+            kept = np.subtract(kept, offset, out=self._buffer("centred", kept.shape, kept.dtype))
             offset = np.zeros_like(offset)
         dot = self._dots(g, kept)  # sum(G (x - mean))
         dot -= offset * dbeta
@@ -257,21 +246,21 @@ class BatchNorm(Layer):
         scale = np.multiply(self.gamma.value, inv_std)
         gx = self._buffer("grad", kept.shape, kept.dtype)
         if not training:
-            np.multiply(g, self._per_feature(scale, g), out=gx)
-            return gx.reshape(grad.shape)
-        n = kept.shape[0] * (kept.shape[2] if kept.ndim == 3 else 1)
+            np.multiply(g, scale, out=gx)
+            return self._shaped(gx, grad.shape)
+        n = kept.shape[0]
         # scale * (G - sum(G) / n - (x - mean) * inv_std^2 * sum(G (x - mean)) / n), in place,
         # with x - mean = kept - offset
         k = dot * inv_std * inv_std / n
         constant = dbeta / n - offset * k
-        np.multiply(kept, self._per_feature(k, kept), out=gx)
+        np.multiply(kept, k, out=gx)
         np.subtract(g, gx, out=gx)
-        gx -= self._per_feature(constant, gx)
-        gx *= self._per_feature(scale, gx)
-        return gx.reshape(grad.shape)
+        gx -= constant
+        gx *= scale
+        return self._shaped(gx, grad.shape)
 
     def _view(self, x: Array) -> Array:
-        """x as (N, C) for rows or (N, C, H*W) for images, once its dtype and shape are
+        """x as rows (N, C), or images as rows (N*H*W, C), once its dtype and shape are
         checked."""
         if x.dtype != self.dtype:
             raise LayerwiseError(
@@ -280,52 +269,34 @@ class BatchNorm(Layer):
             )
         if x.ndim not in (2, 4) or x.shape[1] != self.num_features:
             self.output_shape(x.shape[1:])
-        return x if x.ndim == 2 else x.reshape(x.shape[0], x.shape[1], -1)
+        return self._rows(x)
 
-    def _per_feature(self, v: Array, like: Array) -> Array:
-        """One value per feature, to broadcast against ``like``: the vector itself against
-        rows (N, C); against images (N, C, L), a plane (C, L) of each channel's value
-        repeated, in a buffer that the next call overwrites. With the plane NumPy runs one
-        loop over C*L values per example instead of one over L values per channel and
-        example: measured 1.5 to 2.6 times faster for L from 16 to 3136 (float32, N from
-        32 to 128), slower for L = 50176; above PLANE_MAX_PIXELS a column (C, 1) is used."""
-        if like.ndim == 2:
-            return v
-        if like.shape[2] > PLANE_MAX_PIXELS:
-            return v[:, None]
-        plane = self._buffer("plane", like.shape[1:], like.dtype)
-        np.copyto(plane, v[:, None])
-        return plane
+    @staticmethod
+    def _rows(a: Array) -> Array:
+        """Rows (N, C) as they are; images (N, C, H, W) as one row per pixel (N*H*W, C): a
+        view when they are channels-last in memory (as convolutions return them), a copy
+        otherwise. Images are then normalised as rows are."""
+        return a if a.ndim == 2 else a.transpose(0, 2, 3, 1).reshape(-1, a.shape[1])
 
-    # Sums per feature as BLAS calls: ones @ a is several times faster than a.sum(axis=0),
-    # and than a.sum(axis=(0, 2)) for images; einsum multiplies and sums in one pass.
+    @staticmethod
+    def _shaped(rows: Array, shape: tuple[int, ...]) -> Array:
+        """Rows back to ``shape``: images (N, C, H, W), channels-last in memory."""
+        if len(shape) == 2:
+            return rows
+        n, c, h, w = shape
+        return rows.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+
+    # Sums per feature as BLAS calls: ones @ a is several times faster than a.sum(axis=0);
+    # einsum multiplies and sums in one pass.
 
     def _sums(self, a: Array) -> Array:
-        """The sum of each feature's values: a of shape (N, C) or (N, C, L) -> (C,)."""
-        ones = self._buffer("ones", (a.shape[0],), a.dtype, fill=1.0)
-        sums: Array
-        if a.ndim == 2:
-            sums = np.dot(ones, a)
-            return sums
-        n, c, length = a.shape
-        rows = np.dot(
-            a.reshape(n * c, length),
-            self._buffer("ones", (length,), a.dtype, fill=1.0),
-            out=self._buffer("rows", (n * c,), a.dtype),
-        )
-        sums = np.dot(ones, rows.reshape(n, c))
+        """The sum of each feature's values: a of shape (n, C) -> (C,)."""
+        sums: Array = np.dot(self._buffer("ones", (a.shape[0],), a.dtype, fill=1.0), a)
         return sums
 
     def _dots(self, a: Array, b: Array) -> Array:
-        """The sum of each feature's products a * b: (N, C) or (N, C, L) -> (C,)."""
-        dots: Array
-        if a.ndim == 2:
-            dots = np.einsum("ij,ij->j", a, b)
-            return dots
-        n, c, length = a.shape
-        rows = self._buffer("rows", (n * c,), a.dtype)
-        np.einsum("ij,ij->i", a.reshape(n * c, length), b.reshape(n * c, length), out=rows)
-        dots = np.dot(self._buffer("ones", (n,), a.dtype, fill=1.0), rows.reshape(n, c))
+        """The sum of each feature's products a * b: (n, C) -> (C,)."""
+        dots: Array = np.einsum("ij,ij->j", a, b)
         return dots
 
     # --- shapes, parameters, state --------------------------------------------------------
