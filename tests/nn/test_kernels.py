@@ -164,3 +164,36 @@ def test_a_cnn_trains_to_the_same_weights_with_both_kernels():
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(weights["numpy"][1], weights["numba"][1], rtol=1e-9)
     assert weights["numpy"][1][-1] < weights["numpy"][1][0]  # it learned something
+
+
+@pytest.mark.parametrize("layout", ["rows", "nchw", "channels-last", "mixed", "strided"])
+def test_relu_backward_kernels_agree(layout):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(6, 5, 4, 3)).astype(np.float32)
+    g = rng.normal(size=x.shape).astype(np.float32)
+    if layout == "rows":
+        x, g = x.reshape(6, -1), g.reshape(6, -1)
+    elif layout == "channels-last":
+        x, g = (a.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2) for a in (x, g))
+    elif layout == "mixed":
+        g = g.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)
+    elif layout == "strided":
+        x, g = x[:, ::2], g[:, ::2]
+    results = []
+    for kind in ("numpy", "numba"):
+        lw.set_kernels(kind)
+        relu = lw.ReLU()
+        relu.forward(x)
+        results.append(relu.backward(g).copy())
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[1], np.where(x > 0, g, 0))
+
+
+def test_flat_views_only_for_arrays_laid_out_alike_in_one_block():
+    a = np.zeros((2, 3, 4, 5), np.float32)
+    last = a.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)
+    views = kernels.flat(last, last.copy(order="K"))
+    assert views is not None and all(v.ndim == 1 and np.shares_memory(v, last) for v in views[:1])
+    assert kernels.flat(a, last) is None  # different memory orders
+    assert kernels.flat(a[:, ::2], a[:, ::2]) is None  # alike, but not one block
+    assert kernels.flat(a.transpose(3, 1, 0, 2), a.transpose(3, 1, 0, 2)) is not None  # any order

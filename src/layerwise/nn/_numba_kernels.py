@@ -110,3 +110,11 @@ def max_pool_backward(grad, index, gx, kh, kw, sh, sw):  # type: ignore[no-untyp
                         for k in range(c):
                             if where[k] == t:
                                 pixel[k] += g[k]
+
+
+@_jit
+def relu_backward(y, grad, gx):  # type: ignore[no-untyped-def]
+    """ReLU's backward from its output, on 1-D arrays: gx = grad where y > 0, else 0.
+    One pass instead of NumPy's two (the mask, then the product)."""
+    for i in range(y.size):
+        gx[i] = grad[i] if y[i] > 0 else 0

@@ -13,9 +13,10 @@ A convolution is computed as im2col plus matrix products: the kernel offsets cop
 strided views of the images into a column matrix (a loop over the kH*kW kernel offsets,
 never over examples or pixels), and one product with the weights gives every output of
 those images at once. The batch goes through in chunks of examples whose column matrix
-(about 4 MB in float32) stays in the processor's cache from its copy to its product: a
-batch of 128 14x14 images of 32 channels is 8 chunks of 16, measured faster than one
-product for the whole batch. Backward runs the same steps in reverse (col2im adds the
+(about 2 MB in float32) stays in the processor's cache from its copy to its product: a
+batch of 128 14x14 images of 32 channels is 16 chunks of 8, measured faster than one
+product for the whole batch (and, by a few percent in interleaved runs, than chunks of 16).
+Backward runs the same steps in reverse (col2im adds the
 column gradients back). Pooling takes the maximum or the mean of shifted views, one axis
 at a time. The pixel loops (im2col, col2im, max-pooling) also exist compiled, when numba
 is installed: ``kernels.py`` chooses. Like the other layers, these write into buffers they
@@ -180,7 +181,7 @@ class Conv2D(Layer):
     # fewer, NumPy's strided copies per kernel offset are faster (the benchmark's first
     # layer, one channel: 0.6 against 2.1 ms for a batch of 128 28x28 images).
     _compiled_from_channels = 8
-    _chunk_values = 1 << 20  # values in the column matrix of one chunk of examples
+    _chunk_values = 1 << 19  # values in the column matrix of one chunk of examples
     _max_buffers = 12  # (3 times this many buffers are kept) more kinds of buffers than a Linear
 
     _x: Array  # the input of the last forward pass

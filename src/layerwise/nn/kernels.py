@@ -2,11 +2,11 @@
 
 Convolution and pooling (``conv.py``) spend much of their time outside matrix products,
 copying pixels into column matrices (im2col), adding column gradients back (col2im) and
-finding the maxima of pooling windows. Each of these has two implementations that give the
-same numbers (tested to agree to 1e-6):
+finding the maxima of pooling windows; ReLU's backward passes over the same large images.
+Each of these has two implementations that give the same numbers (tested to agree to 1e-6):
 
-- "numpy": strided copies and elementwise calls per kernel offset, in ``conv.py``. NumPy is
-  the only dependency the core needs, and this path always works.
+- "numpy": strided copies and elementwise calls per kernel offset, in ``conv.py`` (and
+  ``layers.py``). NumPy is the only dependency the core needs, and this path always works.
 - "numba": the same loops compiled by numba (the optional extra ``layerwise[numba]``),
   one pass over the pixels each, in this module. Measured on a convolutional network for
   Fashion-MNIST (docs/benchmarks.md), they make a training step about 1.5 times faster.
@@ -119,6 +119,19 @@ def get_kernels() -> str:
     if _choice == "numpy":
         return "numpy"
     return "numba" if numba_loops() is not None else "numpy"
+
+
+def flat(*arrays: Any) -> list[Any] | None:
+    """1-D views of arrays of one shape laid out alike in one contiguous block each (C
+    order, or channels-last images), so that a compiled loop can run over them in memory
+    order; None when they are not (the caller then uses NumPy)."""
+    first = arrays[0]
+    if any(a.shape != first.shape or a.strides != first.strides for a in arrays):
+        return None
+    axes = sorted(range(first.ndim), key=lambda axis: -first.strides[axis])
+    if not first.transpose(axes).flags.c_contiguous:
+        return None
+    return [a.transpose(axes).reshape(-1) for a in arrays]
 
 
 def compiled() -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import LayerwiseError
+from . import kernels
 from .types import Array, DTypeLike, Seed
 
 DTYPES: dict[str, type[np.floating]] = {"float32": np.float32, "float64": np.float64}
@@ -906,7 +907,12 @@ class ReLU(Activation):
         return np.maximum(x, 0.0, out=out)
 
     def _derivative(self, y: Array, grad: Array, gx: Array) -> Array:
-        np.multiply(grad, y > 0, out=gx)
+        compiled = kernels.compiled()
+        views = kernels.flat(y, grad, gx) if compiled is not None else None
+        if views is not None:  # one compiled pass (kernels.py)
+            compiled.relu_backward(*views)
+        else:
+            np.multiply(grad, y > 0, out=gx)
         return gx
 
 
