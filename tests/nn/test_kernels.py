@@ -197,3 +197,17 @@ def test_flat_views_only_for_arrays_laid_out_alike_in_one_block():
     assert kernels.flat(a, last) is None  # different memory orders
     assert kernels.flat(a[:, ::2], a[:, ::2]) is None  # alike, but not one block
     assert kernels.flat(a.transpose(3, 1, 0, 2), a.transpose(3, 1, 0, 2)) is not None  # any order
+
+
+def test_networks_of_rows_never_load_numba():
+    code = (
+        "import sys, numpy as np, layerwise as lw\n"
+        "net = lw.Network([lw.Linear(4, 8, seed=0), lw.ReLU(), lw.Linear(8, 2, seed=1)])\n"
+        "X = np.random.default_rng(0).random((40, 4)); y = np.arange(40) % 2\n"
+        "lw.fit(net, X, y, epochs=2, batch_size=8, seed=0)\n"
+        "print('numba' in sys.modules)\n"
+        "lw.MaxPool2D(2).forward(X[:8].reshape(2, 1, 4, 4))\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

@@ -1,7 +1,8 @@
 """The core: Parameter, layers, losses, Network, optimizers and schedules, fit with its
 History and callbacks (progress bars and lines among them), gradient checking, metrics,
 Model. Imports NumPy and nothing else (of the project: only layerwise.errors); tqdm and
-matplotlib only inside the functions that need them (a progress bar, History.plot)."""
+matplotlib only inside the functions that need them (a progress bar, History.plot); numba,
+when it is installed, at the first call of a layer on images (kernels.py)."""
 
 from .callbacks import Callback, EarlyStopping
 from .config import TrainConfig

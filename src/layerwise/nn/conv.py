@@ -16,12 +16,11 @@ those images at once. The batch goes through in chunks of examples whose column 
 (about 2 MB in float32) stays in the processor's cache from its copy to its product: a
 batch of 128 14x14 images of 32 channels is 16 chunks of 8, measured faster than one
 product for the whole batch (and, by a few percent in interleaved runs, than chunks of 16).
-Backward runs the same steps in reverse (col2im adds the
-column gradients back). Pooling takes the maximum or the mean of shifted views, one axis
-at a time. The pixel loops (im2col, col2im, max-pooling) also exist compiled, when numba
-is installed: ``kernels.py`` chooses. Like the other layers, these write into buffers they
-own, one per batch shape: a returned array stays valid until the layer's next call with
-that shape.
+Backward runs the same steps in reverse (col2im adds the column gradients back). Pooling
+takes the maximum or the mean of shifted views, one axis at a time. The pixel loops
+(im2col, col2im, max-pooling) also exist compiled, when numba is installed: ``kernels.py``
+chooses. Like the other layers, these write into buffers they own, one per batch shape: a
+returned array stays valid until the layer's next call with that shape.
 """
 
 import functools

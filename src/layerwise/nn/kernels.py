@@ -8,8 +8,8 @@ Each of these has two implementations that give the same numbers (tested to agre
 - "numpy": strided copies and elementwise calls per kernel offset, in ``conv.py`` (and
   ``layers.py``). NumPy is the only dependency the core needs, and this path always works.
 - "numba": the same loops compiled by numba (the optional extra ``layerwise[numba]``),
-  one pass over the pixels each, in this module. Measured on a convolutional network for
-  Fashion-MNIST (docs/benchmarks.md), they make a training step about 1.5 times faster.
+  one pass over the pixels each, in ``_numba_kernels.py``. Measured on a convolutional
+  network for Fashion-MNIST (docs/benchmarks.md), a training step is 1.4 times faster.
 
 ``get_kernels()`` says which is used; ``set_kernels(name)`` chooses ("auto", the default:
 numba when it is installed, else NumPy); the environment variable ``LAYERWISE_KERNELS``
@@ -17,8 +17,8 @@ sets the choice at start (for command lines and worker processes). The compiled 
 on one thread: the matrix products between them already use every core through BLAS, and
 two thread pools spinning on the same cores were measured several times slower.
 
-Images here are NHWC arrays (batch, height, width, channels) of any strides: the layers
-keep their outputs channels-last in memory (see ``conv.py``).
+The loops take images as NHWC arrays (batch, height, width, channels): the layers keep
+their outputs channels-last in memory (see ``conv.py``).
 """
 
 import os

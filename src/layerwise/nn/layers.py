@@ -907,9 +907,11 @@ class ReLU(Activation):
         return np.maximum(x, 0.0, out=out)
 
     def _derivative(self, y: Array, grad: Array, gx: Array) -> Array:
-        compiled = kernels.compiled()
+        # images: one compiled pass when chosen (kernels.py); rows stay with NumPy, so that
+        # a network without images never loads the compiler
+        compiled = kernels.compiled() if y.ndim == 4 else None
         views = kernels.flat(y, grad, gx) if compiled is not None else None
-        if views is not None:  # one compiled pass (kernels.py)
+        if views is not None:
             compiled.relu_backward(*views)
         else:
             np.multiply(grad, y > 0, out=gx)
