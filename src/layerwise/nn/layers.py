@@ -911,7 +911,7 @@ class ReLU(Activation):
         # a network without images never loads the compiler
         compiled = kernels.compiled() if y.ndim == 4 else None
         views = kernels.flat(y, grad, gx) if compiled is not None else None
-        if views is not None:
+        if compiled is not None and views is not None:
             compiled.relu_backward(*views)
         else:
             np.multiply(grad, y > 0, out=gx)
