@@ -759,13 +759,26 @@ class Network:
         weights, total = self._example_weights(sample_weight, len(X))
         return self._evaluate(X, y, l2, weights, total)
 
+    def _inference(self, X: Array) -> Array:
+        """The last layer's output for validated X, in inference mode. In slices when one
+        layer's output for all of X would be large (a convolution's channel maps): memory
+        stays bounded and each slice's buffers stay in cache. (Validating 6,000
+        Fashion-MNIST images in one pass took a 3 GB peak.)"""
+        self.train(False)
+        step = max(1, INFERENCE_VALUES // max(math.prod(shape) for shape in self.shapes))
+        if len(X) <= step:
+            return self.forward(X)
+        out = np.empty((len(X), self.n_outputs), self.dtype)
+        for start in range(0, len(X), step):
+            out[start : start + step] = self.forward(X[start : start + step])
+        return out
+
     def _evaluate(
         self, X: Array, y: Targets, l2: float = 0.0, weights: Array | None = None, total: float | None = None
     ) -> tuple[float, float]:
         """Loss and accuracy (NaN for regression) on validated arrays, in inference mode;
         ``weights`` and ``total`` as for ``_loss_and_gradients``."""
-        self.train(False)
-        out = self.forward(X)
+        out = self._inference(X)
         if weights is None:
             loss = self.loss.forward(out, y) + self._l2_penalty(l2, len(X) if total is None else total)
             correct = self.loss.n_correct(out, y)
@@ -877,15 +890,7 @@ class Network:
         first = self.layers[0]
         if not isinstance(first, Linear) or first.n_out >= first.n_in or X.ndim != 2:
             _check_finite(X)
-            # In slices when one layer's output for all of X would be large (a convolution's
-            # channel maps): memory stays bounded and each slice's buffers stay in cache.
-            step = max(1, INFERENCE_VALUES // max(math.prod(shape) for shape in self.shapes))
-            if len(X) <= step:
-                return self.forward(X)
-            out = np.empty((len(X), self.n_outputs), self.dtype)
-            for start in range(0, len(X), step):
-                out[start : start + step] = self.forward(X[start : start + step])
-            return out
+            return self._inference(X)
         with np.errstate(over="ignore", invalid="ignore"):  # bad input is reported just below
             z = first.forward(X)
         if not _all_finite(z):
