@@ -211,3 +211,18 @@ def test_networks_of_rows_never_load_numba():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_without_a_writable_cache_folder_the_loops_still_compile():
+    # numba raises "cannot cache function ...: no locator available" when no folder for
+    # its cache is writable (a read-only install, no home directory)
+    code = (
+        "from numba.core import caching\n"
+        "caching.CacheImpl._locator_classes = []\n"
+        "import numpy as np, layerwise as lw\n"
+        "lw.set_kernels('numba')\n"
+        "out = lw.MaxPool2D(2).forward(np.arange(32.0).reshape(1, 2, 4, 4))\n"
+        "print(out[0, 1].tolist())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[[21.0, 23.0], [29.0, 31.0]]"

@@ -2,7 +2,8 @@
 
 Each is one pass over the pixels, one thread, written as the plain loops that their NumPy
 counterparts in ``conv.py`` vectorise; numba compiles them at their first call (and caches
-the machine code beside this file, or in the user's cache when this folder is read-only).
+the machine code beside this file, or in the user's cache when this folder is read-only;
+with neither writable, they are compiled again in each process).
 The innermost loops run over one pixel's channels through 1-D views (``x[b, r, s]``),
 which the compiler turns into vector instructions: measured 4.6 times faster than indexing
 the whole arrays there. Importing this module fails with ImportError when numba is not
@@ -11,7 +12,15 @@ installed.
 
 import numba
 
-_jit = numba.njit(cache=True, nogil=True)
+
+def _jit(function):  # type: ignore[no-untyped-def]
+    """numba's njit, keeping the machine code between runs where a folder is writable
+    (``__pycache__`` beside this file, or the user's cache); where none is, numba refuses
+    to cache, and the loops are compiled again at each start instead."""
+    try:
+        return numba.njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(nogil=True)(function)
 
 
 @_jit
