@@ -226,3 +226,18 @@ def test_without_a_writable_cache_folder_the_loops_still_compile():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[[21.0, 23.0], [29.0, 31.0]]"
+
+
+def test_a_missing_numba_is_looked_for_once(monkeypatch):
+    # without numba, "auto" asks at every convolution: the failed import must not be retried
+    monkeypatch.setattr(kernels, "_imported", False)
+    monkeypatch.setattr(kernels, "_compiled", None)
+    monkeypatch.delitem(sys.modules, "layerwise.nn._numba_kernels", raising=False)
+    monkeypatch.delattr(lw.nn, "_numba_kernels", raising=False)
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
+    lw.set_kernels("auto")
+    assert lw.get_kernels() == "numpy" and kernels.compiled() is None
+    monkeypatch.delitem(sys.modules, "numba")  # numba importable again: not looked for
+    assert kernels.numba_loops() is None and "layerwise.nn._numba_kernels" not in sys.modules
+    x = np.ones((2, 8, 5, 5), np.float32)
+    assert Conv2D(8, 3, 3, padding=1).forward(x).shape == (2, 3, 5, 5)

@@ -30,7 +30,8 @@ KERNELS = ("auto", "numpy", "numba")
 ENVIRONMENT_VARIABLE = "LAYERWISE_KERNELS"
 
 _choice: str | None = None  # what set_kernels or the environment asked for
-_compiled: Any = None  # the numba loops, once compiled
+_compiled: Any = None  # the numba loops, once imported
+_imported = False  # whether importing them was tried (once: a failed import is not cached)
 
 
 def _check(name: object, where: str) -> str:
@@ -41,8 +42,9 @@ def _check(name: object, where: str) -> str:
 
 def numba_loops() -> Any:
     """The compiled loops (``_numba_kernels``), or None when numba is not installed."""
-    global _compiled
-    if _compiled is None:
+    global _compiled, _imported
+    if not _imported:
+        _imported = True
         try:
             from . import _numba_kernels
         except ImportError:
