@@ -1163,7 +1163,8 @@ class Reshape(Layer):
         return (math.prod(self.shape),)
 
     def forward(self, x: Array) -> Array:
-        """Return ``x`` seen with each example of the layer's shape (a view, no copy).
+        """Return ``x`` seen with each example of the layer's shape (a view when ``x`` is
+        C-contiguous; channels-last images are copied, in NCHW order).
 
         Parameters
         ----------
@@ -1249,7 +1250,8 @@ class Flatten(Reshape):
         return None
 
     def forward(self, x: Array) -> Array:
-        """Return ``x`` with each example as one flat row (a view when ``x`` is contiguous).
+        """Return ``x`` with each example as one flat row, in NCHW order as PyTorch and ONNX
+        flatten (a view when ``x`` is C-contiguous; channels-last images are copied).
 
         Parameters
         ----------
