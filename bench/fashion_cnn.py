@@ -84,24 +84,34 @@ def train_layerwise(X, y, epochs, seed):
     return (time.perf_counter() - started) / epochs, net
 
 
-def train_torch(X, y, epochs, seed):
+def torch_trainer(seed):
+    """A fresh PyTorch network and a function that trains it on arrays, batch by batch in
+    the given order (the same steps for the whole-epoch and the interleaved timings)."""
     import torch
 
     torch.manual_seed(seed)
     model = torch_network()
     optimizer = torch.optim.Adam(model.parameters(), lr=LR)
     loss_fn = torch.nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X.reshape(-1, 1, 28, 28)), torch.from_numpy(y.astype(np.int64))
     model.train()
+
+    def train(X, y):
+        Xt, yt = torch.from_numpy(X.reshape(-1, 1, 28, 28)), torch.from_numpy(y.astype(np.int64))
+        for i in range(0, len(Xt), BATCH):
+            optimizer.zero_grad()
+            loss_fn(model(Xt[i : i + BATCH]), yt[i : i + BATCH]).backward()
+            optimizer.step()
+
+    return model, train
+
+
+def train_torch(X, y, epochs, seed):
+    model, train = torch_trainer(seed)
+    rng = np.random.default_rng(seed)
     started = time.perf_counter()
     for _ in range(epochs):
-        order = torch.randperm(len(Xt))
-        for i in range(0, len(Xt), BATCH):
-            idx = order[i : i + BATCH]
-            optimizer.zero_grad()
-            loss = loss_fn(model(Xt[idx]), yt[idx])
-            loss.backward()
-            optimizer.step()
+        order = rng.permutation(len(X))
+        train(X[order], y[order])
     model.eval()
     return (time.perf_counter() - started) / epochs, model
 
@@ -110,24 +120,11 @@ def interleaved_epoch(X, y, seed, turn):
     """Seconds per epoch of each library, training both from fresh weights through the
     same shuffled epoch in alternating turns of ``turn`` batches (who goes first alternates
     too); each library's time is the sum of its turns."""
-    import torch
-
-    torch.manual_seed(seed)
     net, optimizer = layerwise_network(seed), lw.Adam(lr=LR)
-    model = torch_network()
-    torch_optimizer = torch.optim.Adam(model.parameters(), lr=LR)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    model.train()
+    _, theirs = torch_trainer(seed)
 
     def ours(Xs, ys):
         lw.fit(net, Xs, ys, optimizer=optimizer, epochs=1, batch_size=BATCH, shuffle=False)
-
-    def theirs(Xs, ys):
-        Xt, yt = torch.from_numpy(Xs.reshape(-1, 1, 28, 28)), torch.from_numpy(ys.astype(np.int64))
-        for i in range(0, len(Xt), BATCH):
-            torch_optimizer.zero_grad()
-            loss_fn(model(Xt[i : i + BATCH]), yt[i : i + BATCH]).backward()
-            torch_optimizer.step()
 
     order = np.random.default_rng(seed).permutation(len(X))
     spent = {"layerwise": 0.0, "pytorch": 0.0}
